@@ -1,0 +1,295 @@
+"""The `talksbot` command: index, ask, eval, run the Discord bot, sync its commands.
+
+Exit status: 0 on success (whether or not a passage was found), 2 for a usage error, an
+invalid question or a bad setting, 1 for any other failure. Errors are one line on stderr;
+tracebacks appear only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from index.engine import Engine
+from index.errors import InvalidQuestion, TalksbotError
+from index.search import MAX_QUESTION_CHARS, clean_question
+from index.store import ProgressFactory
+
+from .render_text import render_answer_json, render_answer_text, render_error_json, render_sync_report
+from .settings import Settings, SettingsError
+
+__all__ = ["build_parser", "main", "make_engine"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(TalksbotError):
+    """The command line asks for something that cannot be done as asked."""
+
+
+def make_engine(settings: Settings) -> Engine:
+    """The engine for these settings (the model loads on first use, not here)."""
+    return Engine(
+        settings.documents_dir,
+        settings.index_dir,
+        model=settings.embedding_model,
+        threads=settings.torch_threads,
+    )
+
+
+def _eprint(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def progress_to(stream: TextIO) -> ProgressFactory:
+    """A progress reporter for embedding: a bar on a terminal, a line every 10% otherwise."""
+
+    def start(total: int) -> Callable[[int], None]:
+        if stream.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="passage", desc="Embedding", file=stream, leave=False)
+
+            def tick(n: int) -> None:
+                bar.update(n)
+                if bar.n >= total:
+                    bar.close()
+
+            return tick
+        print(f"Embedding {total} passages ...", file=stream, flush=True)
+        state = {"done": 0, "next": 0.1}
+
+        def tick_lines(n: int) -> None:
+            state["done"] += n
+            if state["done"] / total >= state["next"]:
+                print(f"  {state['done']}/{total} passages embedded", file=stream, flush=True)
+                state["next"] = (int(state["done"] * 10 / total) + 1) / 10
+
+        return tick_lines
+
+    return start
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot index: bring the index up to date with the documents folder."""
+    engine = make_engine(settings)
+    report = engine.store.sync(
+        settings.documents_dir,
+        engine.embedder,
+        engine.config,
+        rebuild=args.rebuild,
+        on_wait=lambda: _eprint("talksbot: another reindex is running; waiting for it to finish ..."),
+        progress=progress_to(sys.stderr),
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    elif not (args.quiet and not report.published and not report.skipped and not report.notes):
+        print(render_sync_report(report))
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot ask: answer one question, or a batch from stdin with --json."""
+    since = args.since
+    if args.question is not None:
+        clean_question(args.question)  # an invalid question fails fast, before anything loads
+    elif not args.json:
+        raise UsageError("give a QUESTION, or use --json to read questions from stdin, one per line.")
+    engine = make_engine(settings)
+    report = engine.ensure_index(
+        progress=progress_to(sys.stderr),
+        on_build=lambda reason: _eprint(f"talksbot: {reason} ..."),
+    )
+    if report is not None:
+        _eprint(render_sync_report(report))
+    if args.question is not None:
+        answer = engine.answer(args.question, since=since, alternatives=args.alternatives)
+        if args.json:
+            print(render_answer_json(answer), flush=True)
+        else:
+            color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            print(render_answer_text(answer, color=color, documents=engine.stats().documents))
+        return EXIT_OK
+    for line in sys.stdin:
+        question = line.rstrip("\r\n")
+        try:
+            answer = engine.answer(question, since=since, alternatives=args.alternatives)
+            print(render_answer_json(answer), flush=True)
+        except TalksbotError as err:
+            print(render_error_json(question, str(err)), flush=True)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot run: start the Discord bot."""
+    from .runner import run_bot
+
+    return run_bot(settings.replace(watch_documents=True if args.watch else None), sync_global=args.sync_global)
+
+
+def cmd_sync_commands(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot sync-commands: publish the slash commands globally or to one guild, then exit."""
+    from .runner import sync_commands
+
+    guild = args.guild if args.guild is not None else (None if args.global_ else settings.guild_id)
+    return sync_commands(settings, guild_id=guild)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot eval: measure retrieval quality on an evaluation set."""
+    from .evaluation import run_eval_command
+
+    return run_eval_command(args, settings)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError("expected a number from 0 to 10")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with help text for every command and option."""
+    parser = argparse.ArgumentParser(
+        prog="talksbot",
+        description="Answers questions about the Russia-Ukraine talks in Istanbul with verbatim, attributed "
+        "quotes from news articles. Settings come from the environment and .env (see .env.example).",
+    )
+    parser.add_argument("--env-file", default=".env", help="read settings from this file (default: .env)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (INFO) to stderr")
+    parser.add_argument("--debug", action="store_true", help="log everything, show tracebacks of failures")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def folders(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--documents", metavar="DIR", help="articles folder (default: DOCUMENTS_DIR or documents/)")
+        p.add_argument("--index-dir", metavar="DIR", help="index folder (default: INDEX_DIR or .talksbot/index)")
+
+    p = sub.add_parser("index", help="bring the index up to date with the documents folder",
+                       description="Embed new and changed articles, drop removed ones, publish atomically.")
+    folders(p)
+    p.add_argument("--rebuild", action="store_true", help="start from scratch instead of updating")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--quiet", action="store_true", help="print nothing when nothing changed")
+    p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser("ask", help="answer a question in the terminal",
+                       description="Answer one question (builds the index first if there is none). With --json and "
+                       "no QUESTION, read questions from stdin one per line and write one JSON object per line.")
+    p.add_argument("question", nargs="?", metavar="QUESTION",
+                   help=f"the question (at most {MAX_QUESTION_CHARS} characters)")
+    folders(p)
+    p.add_argument("--json", action="store_true", help="print JSON (one object per question)")
+    p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles published on or after this date")
+    p.add_argument("--alternatives", type=_positive_int, default=None, metavar="N",
+                   help="how many other passages to list (0-10, default 3)")
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("eval", help="measure answer quality on an evaluation set",
+                       description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, verbatim and attribution "
+                       "shares, and the misses.")
+    p.add_argument("file", nargs="?", metavar="FILE", help="questions YAML (default: tests/eval/questions.yaml)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--baseline", action="store_true",
+                   help="also measure plain dense search over plain paragraphs, for comparison")
+    p.add_argument("--corpus", action="append", metavar="NAME", help="only this corpus (repeatable)")
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)",
+                       description="Connect to Discord and answer slash commands until interrupted.")
+    folders(p)
+    p.add_argument("--watch", action="store_true", help="reindex by itself when files in the documents folder change")
+    p.add_argument("--sync-global", action="store_true",
+                   help="also publish the slash commands globally at start (slow to propagate; rate-limited)")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("sync-commands", help="publish the slash commands to Discord and exit",
+                       description="Publish the slash commands globally (default without DISCORD_GUILD_ID) or to one "
+                       "guild. Global commands take up to an hour to appear; guild commands appear at once.")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--global", dest="global_", action="store_true", help="publish globally")
+    target.add_argument("--guild", type=int, metavar="ID", help="publish to this guild only")
+    p.set_defaults(handler=cmd_sync_commands)
+    return parser
+
+
+def _configure_logging(verbose: bool, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not debug:
+        logging.getLogger("faiss").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `talksbot` console script."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose, args.debug)
+    started = time.perf_counter()
+    try:
+        settings = Settings.load(env_file=args.env_file)
+        settings = settings.replace(
+            documents_dir=_path(getattr(args, "documents", None)),
+            index_dir=_path(getattr(args, "index_dir", None)),
+        )
+        return int(args.handler(args, settings))
+    except (InvalidQuestion, SettingsError, UsageError) as err:
+        _eprint(f"talksbot: {err}")
+        return EXIT_USAGE
+    except TalksbotError as err:
+        _eprint(f"talksbot: {err}")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        _eprint("talksbot: interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): nothing more to say, and nothing lost.
+        sys.stderr.close()
+        return EXIT_OK
+    except Exception as err:
+        if args.debug:
+            raise
+        _eprint(f"talksbot: unexpected error: {type(err).__name__}: {err} (run with --debug for details)")
+        return EXIT_FAILURE
+    finally:
+        log.debug("%s finished in %.2f s", args.command, time.perf_counter() - started)
+
+
+def _path(value: str | None):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return Path(value) if value else None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Rendering answers and reports for the terminal and as JSON lines."""
+
+from __future__ import annotations
+
+import json
+
+from index.models import Answer, DocumentInfo, Hit
+from index.store import SyncReport
+
+__all__ = [
+    "attribution",
+    "render_answer_json",
+    "render_answer_text",
+    "render_error_json",
+    "render_sync_report",
+]
+
+_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
+def attribution(info: DocumentInfo) -> str:
+    """'2025-05-17 · Reuters · Tom Balmforth': date first, unknown parts left out, never invented."""
+    parts = [info.published.isoformat() if info.published else "undated", info.source or "unknown"]
+    if info.author:
+        parts.append(info.author)
+    return " · ".join(parts)
+
+
+def _quote_with_highlight(hit: Hit, color: bool) -> str:
+    """The verbatim quote; with colour, the best sentence in bold."""
+    a, b = hit.highlight
+    if color and (a, b) != (0, len(hit.quote)):
+        return f"{hit.quote[:a]}{_BOLD}{hit.quote[a:b]}{_RESET}{hit.quote[b:]}"
+    return hit.quote
+
+
+def render_answer_text(answer: Answer, *, color: bool = False, documents: int | None = None) -> str:
+    """A readable terminal answer: quote, best sentence, attribution, relevance, other sources."""
+    if answer.hit is None:
+        scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
+        lines = [f"Nothing relevant in {scope} for: {answer.question.strip()}"]
+        if answer.closest:
+            lines.append("Closest articles:")
+            lines += [f"  - {d.title} ({attribution(d)})" for d in answer.closest]
+        return "\n".join(lines)
+    hit = answer.hit
+    lines = [f"“{_quote_with_highlight(hit, color)}”", ""]
+    a, b = hit.highlight
+    if not color and (a, b) != (0, len(hit.quote)):
+        lines += [f"Best sentence: {hit.quote[a:b]}", ""]
+    lines.append(f"— {attribution(hit.document)}")
+    lines.append(f"  {hit.document.title}")
+    if hit.document.url:
+        lines.append(f"  {hit.document.url}")
+    relevance = f"relevance {hit.score:.2f}"
+    lines.append(f"{_DIM}{relevance}{_RESET}" if color else relevance)
+    if hit.also_reported_by:
+        lines.append("Also reported by: " + "; ".join(f"{d.title} ({attribution(d)})" for d in hit.also_reported_by))
+    if answer.alternatives:
+        lines.append("Other relevant passages:")
+        for alt in answer.alternatives:
+            preview = alt.quote if len(alt.quote) <= 90 else alt.quote[:89].rstrip() + "…"
+            lines.append(f"  - {alt.score:.2f} {preview} ({attribution(alt.document)})")
+    return "\n".join(lines)
+
+
+def render_answer_json(answer: Answer) -> str:
+    """One JSON line in the CLI contract's shape."""
+    return json.dumps(answer.to_json(), ensure_ascii=False)
+
+
+def render_error_json(question: str, message: str) -> str:
+    """One JSON line for a question that could not be answered."""
+    return json.dumps({"question": question, "error": message}, ensure_ascii=False)
+
+
+def render_sync_report(report: SyncReport) -> str:
+    """What a reindex changed, in a few lines."""
+    head = (
+        f"{report.documents} articles, {report.passages} passages: "
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged ({report.seconds:.1f} s)"
+    )
+    lines = [("Index updated: " if report.published else "Index is up to date: ") + head]
+    if report.rebuilt_because:
+        lines.append(f"Rebuilt from scratch because {report.rebuilt_because}.")
+    if report.repaired:
+        lines.append(f"Repaired: {report.repaired}")
+    for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        lines += [f"  {label}: {name}" for name in names]
+    for skipped in report.skipped:
+        kept = " (its previously indexed version stays answerable)" if skipped.path in report.kept_previous else ""
+        lines.append(f"  skipped {skipped.path}: {skipped.reason}{kept}")
+    lines += [f"  note: {note}" for note in report.notes]
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""Settings: the only place that reads the environment and ``.env``.
+
+Values come from the process environment first, then from ``.env`` (python-dotenv), then
+from the defaults below. Everything else receives a ``Settings`` object.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from index.embedder import DEFAULT_MODEL
+from index.errors import TalksbotError
+
+__all__ = ["Secret", "Settings", "SettingsError"]
+
+
+class SettingsError(TalksbotError):
+    """A setting has a value that cannot be used."""
+
+
+class Secret:
+    """A string that never shows itself in repr, str, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        """The secret itself: pass it on, never print it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+# name: (default, one-line description) — the README's configuration table and .env.example match this.
+DOCUMENTED = {
+    "DISCORD_TOKEN": ("", "Bot token from the Discord developer portal. Required for `talksbot run` only."),
+    "DISCORD_GUILD_ID": ("", "A server (guild) id: slash commands are synced there at start (instant)."),
+    "DOCUMENTS_DIR": ("documents", "Folder of articles (.md/.txt, UTF-8, optional YAML front matter)."),
+    "INDEX_DIR": (".talksbot/index", "Where the built index lives (git-ignored)."),
+    "EMBEDDING_MODEL": (DEFAULT_MODEL, "sentence-transformers model name or local path; the default is bundled."),
+    "ADMIN_ROLE_IDS": ("", "Comma-separated role ids allowed to /reindex and /add-article besides Manage Server."),
+    "WATCH_DOCUMENTS": ("0", "1 to reindex by itself when files in DOCUMENTS_DIR change (same as run --watch)."),
+    "ASK_COOLDOWN_SECONDS": ("10", "Per-user cooldown window for /ask."),
+    "ASK_COOLDOWN_RATE": ("3", "How many /ask a user may send per cooldown window."),
+    "SHARD_COUNT": ("", "Number of gateway shards; empty for one, 'auto' for Discord's recommendation."),
+    "TORCH_THREADS": ("", "CPU threads for the model; empty for all cores."),
+    "LOG_LEVEL": ("INFO", "Logging level of the bot (DEBUG, INFO, WARNING, ERROR)."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of talksbot, typed and validated."""
+
+    discord_token: Secret = field(default_factory=lambda: Secret(""))
+    guild_id: int | None = None
+    documents_dir: Path = Path("documents")
+    index_dir: Path = Path(".talksbot/index")
+    embedding_model: str = DEFAULT_MODEL
+    admin_role_ids: frozenset[int] = frozenset()
+    watch_documents: bool = False
+    ask_cooldown_seconds: float = 10.0
+    ask_cooldown_rate: int = 3
+    shard_count: int | str | None = None
+    torch_threads: int | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, env_file: Path | str | None = ".env") -> Settings:
+        """Read settings from the environment, then ``env_file``; raise SettingsError on a bad value."""
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if env is None else env)
+
+        def get(name: str) -> str:
+            return values.get(name, DOCUMENTED[name][0]).strip()
+
+        return cls(
+            discord_token=Secret(get("DISCORD_TOKEN")),
+            guild_id=_optional_int(get("DISCORD_GUILD_ID"), "DISCORD_GUILD_ID"),
+            documents_dir=Path(get("DOCUMENTS_DIR") or DOCUMENTED["DOCUMENTS_DIR"][0]),
+            index_dir=Path(get("INDEX_DIR") or DOCUMENTED["INDEX_DIR"][0]),
+            embedding_model=get("EMBEDDING_MODEL") or DEFAULT_MODEL,
+            admin_role_ids=frozenset(_int_list(get("ADMIN_ROLE_IDS"), "ADMIN_ROLE_IDS")),
+            watch_documents=_bool(get("WATCH_DOCUMENTS"), "WATCH_DOCUMENTS"),
+            ask_cooldown_seconds=_positive_float(get("ASK_COOLDOWN_SECONDS"), "ASK_COOLDOWN_SECONDS"),
+            ask_cooldown_rate=int(_positive_float(get("ASK_COOLDOWN_RATE"), "ASK_COOLDOWN_RATE")),
+            shard_count=_shards(get("SHARD_COUNT")),
+            torch_threads=_optional_int(get("TORCH_THREADS"), "TORCH_THREADS"),
+            log_level=_log_level(get("LOG_LEVEL")),
+        )
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some values changed (command-line options override the environment)."""
+        from dataclasses import replace
+
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _optional_int(raw: str, name: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}.")
+    return value
+
+
+def _int_list(raw: str, name: str) -> list[int]:
+    out = []
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if part:
+            value = _optional_int(part, name)
+            if value is not None:
+                out.append(value)
+    return out
+
+
+def _bool(raw: str, name: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (true/false), got {raw!r}.")
+
+
+def _positive_float(raw: str, name: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}.") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}.")
+    return value
+
+
+def _shards(raw: str) -> int | str | None:
+    if not raw:
+        return None
+    if raw.lower() == "auto":
+        return "auto"
+    return _optional_int(raw, "SHARD_COUNT")
+
+
+def _log_level(raw: str) -> str:
+    level = (raw or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {raw!r}.")
+    return level

@@ -1,0 +1,164 @@
+"""The engine a face talks to: one documents folder, one index folder, one embedder.
+
+It answers questions from the live index generation, reindexes, and swaps to a newly published
+generation without a restart: a search in flight finishes on the snapshot it started with,
+the next one uses the new snapshot. Everything here blocks; async callers use worker threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from .errors import IndexCorrupt, IndexIncompatible, IndexMissing
+from .models import Answer, DocumentInfo
+from .search import SearchConfig, Searcher
+from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot, SyncReport
+
+__all__ = ["Engine", "IndexStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """What the live index holds, for /about and `talksbot index`."""
+
+    documents: int
+    passages: int
+    generation: str
+    built_at: dt.datetime
+    model: str
+
+
+class Engine:
+    """Answers and reindexing over one index folder; thread-safe."""
+
+    def __init__(
+        self,
+        documents_dir: Path | str,
+        index_dir: Path | str,
+        *,
+        model: str = DEFAULT_MODEL,
+        embedder: Embedder | None = None,
+        search_config: SearchConfig | None = None,
+        passage_context: str = "title",
+        threads: int | None = None,
+    ) -> None:
+        self.documents_dir = Path(documents_dir)
+        self.store = IndexStore(index_dir)
+        self.embedder: Embedder = embedder or SentenceTransformerEmbedder(model, threads=threads)
+        self.search_config = search_config or SearchConfig()
+        self.passage_context = passage_context
+        self._searcher: Searcher | None = None
+        self._swap_lock = threading.Lock()
+        self._checked_at = 0.0
+
+    @property
+    def config(self) -> BuildConfig:
+        """The build config this engine's index must match."""
+        return BuildConfig(model=self.embedder.model_id, passage_context=self.passage_context)
+
+    # ----- building
+
+    def ensure_index(
+        self,
+        *,
+        progress: ProgressFactory | None = None,
+        on_build: Callable[[str], None] | None = None,
+    ) -> SyncReport | None:
+        """Build (or repair) the index when there is none usable; None when it was already fine."""
+        reason: str | None = None
+        snapshot: Snapshot | None = None
+        try:
+            snapshot = self.store.open(self.config)
+            reason = snapshot.warning
+        except IndexMissing:
+            reason = f"no index yet in {self.store.directory}: building it from {self.documents_dir}"
+        except (IndexIncompatible, IndexCorrupt) as err:
+            reason = f"{err} Rebuilding it now."
+        if reason is None and snapshot is not None:
+            self._install(snapshot)
+            return None
+        if on_build:
+            on_build(reason or "building the index")
+        return self.reindex(progress=progress)
+
+    def reindex(
+        self,
+        *,
+        rebuild: bool = False,
+        wait: bool = True,
+        on_wait: Callable[[], None] | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> SyncReport:
+        """Bring the index up to date with the documents folder and start answering from it."""
+        report = self.store.sync(
+            self.documents_dir,
+            self.embedder,
+            self.config,
+            rebuild=rebuild,
+            wait=wait,
+            on_wait=on_wait,
+            progress=progress,
+        )
+        current = self._searcher
+        if report.published or current is None or current.snapshot.generation != report.generation:
+            self._install(self.store.open(self.config))
+        return report
+
+    def _install(self, snapshot: Snapshot) -> None:
+        """Make a snapshot the one answers come from (one reference swap)."""
+        with self._swap_lock:
+            self._searcher = Searcher(snapshot, self.embedder, self.search_config)
+            self._checked_at = time.monotonic()
+        log.info("answering from index %s", snapshot.generation)
+
+    # ----- answering
+
+    def searcher(self, *, max_age: float = 2.0) -> Searcher:
+        """The current searcher; picks up a generation another process published (checked every max_age s)."""
+        current = self._searcher
+        if current is None:
+            self._install(self.store.open(self.config))
+            current = self._searcher
+        elif time.monotonic() - self._checked_at > max_age:
+            self._checked_at = time.monotonic()
+            live = self.store.current_generation()
+            if live and live != current.snapshot.generation:
+                try:
+                    self._install(self.store.open(self.config))
+                except (IndexCorrupt, IndexIncompatible) as err:
+                    log.warning("kept answering from %s: %s", current.snapshot.generation, err)
+                current = self._searcher
+        assert current is not None
+        return current
+
+    def answer(self, question: str, *, since: dt.date | None = None, alternatives: int | None = None) -> Answer:
+        """Answer one question from the live index."""
+        return self.searcher().answer(question, since=since, alternatives=alternatives)
+
+    def stats(self) -> IndexStats:
+        """Counts and build time of the live index."""
+        snap = self.searcher().snapshot
+        return IndexStats(
+            documents=len(snap.documents),
+            passages=snap.passage_total,
+            generation=snap.generation,
+            built_at=snap.built_at,
+            model=str(snap.manifest["config"]["model"]).split("#")[0],
+        )
+
+    def sources(self) -> list[tuple[DocumentInfo, int]]:
+        """Every indexed article with its passage count, newest first (undated last)."""
+        snap = self.searcher().snapshot
+        rows = [(info, snap.passage_counts.get(db_id, 0)) for db_id, info in snap.documents.items()]
+        rows.sort(key=lambda r: r[0].title.casefold())
+        rows.sort(key=lambda r: r[0].published or dt.date.min, reverse=True)
+        return rows

@@ -1,0 +1,234 @@
+"""From a question to an Answer: hybrid retrieval, a relevance threshold, the best sentence, corroboration.
+
+1. The question is cleaned (zero-width and control characters out) and checked.
+2. Candidates come from dense search (FAISS, cosine) and lexical search (SQLite FTS5, bm25).
+3. Each candidate is scored from its exact cosine, its best sentence's cosine and its bm25.
+4. Below ``min_score`` nothing is relevant: the answer says so and names the closest articles.
+5. Near-duplicate passages from other articles become "also reported by", never alternatives.
+6. When two passages are about equally relevant, the newer article wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedder import Embedder
+from .errors import InvalidQuestion
+from .models import Answer, DocumentInfo, Hit
+from .store import Snapshot, StoredPassage
+
+__all__ = ["MAX_QUESTION_CHARS", "SearchConfig", "Searcher", "clean_question", "lexical_query"]
+
+MAX_QUESTION_CHARS = 500
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+_WORD = re.compile(r"\w+")
+_STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have how i if in into is it
+    its me my of on or our so than that the their them then there these they this to was we were what when
+    where which who whom whose why will with would you your about any all also just more most not no nor
+    only other over same some such too very s t don should now tell know want said say says""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """Knobs of the answer pipeline; defaults are calibrated on tests/eval (see README)."""
+
+    min_score: float = 0.40
+    alternative_min_score: float = 0.35
+    dense_candidates: int = 30
+    lexical_candidates: int = 30
+    alternatives: int = 3
+    # Cosine between two passages above which they carry the same fact (a rewrite, a reprint).
+    duplicate_similarity: float = 0.80
+    # Scores this close count as equally relevant: the newer article wins.
+    tie_margin: float = 0.02
+    sentence_weight: float = 0.35
+    lexical_weight: float = 0.10
+    hybrid: bool = True
+    sentence_scoring: bool = True
+    max_question_chars: int = MAX_QUESTION_CHARS
+
+
+@dataclass(slots=True)
+class _Candidate:
+    passage: StoredPassage
+    dense: float
+    sentence_scores: np.ndarray
+    lexical: float = 0.0
+    score: float = 0.0
+
+
+def clean_question(text: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    """Normalise a question for search, or raise InvalidQuestion saying what is wrong with it."""
+    if not isinstance(text, str):
+        raise InvalidQuestion("The question must be text.")
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") else c for c in text)
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidQuestion("The question is empty; type a question about the talks.")
+    if len(text) > max_chars:
+        raise InvalidQuestion(f"The question is too long ({len(text):,} characters; at most {max_chars}).")
+    if not _WORD.search(text):
+        raise InvalidQuestion("The question has no words to search for; ask it in words.")
+    return text
+
+
+def lexical_query(question: str) -> str:
+    """An FTS5 MATCH expression from a question's content words, each quoted: no FTS syntax gets through."""
+    terms = []
+    for word in _WORD.findall(question.casefold()):
+        if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()) or word in terms:
+            continue
+        terms.append(word)
+    # \w+ never contains a double quote, so quoting makes every term a plain string literal.
+    return " OR ".join(f'"{t}"' for t in terms[:32])
+
+
+class Searcher:
+    """Answers questions from one index snapshot with one embedder; safe to call from many threads."""
+
+    def __init__(self, snapshot: Snapshot, embedder: Embedder, config: SearchConfig | None = None) -> None:
+        self.snapshot = snapshot
+        self.embedder = embedder
+        self.config = config or SearchConfig()
+
+    def answer(
+        self,
+        question: str,
+        *,
+        since: dt.date | None = None,
+        alternatives: int | None = None,
+    ) -> Answer:
+        """The most relevant passage for a question, alternatives, or nothing relevant."""
+        cfg = self.config
+        text = clean_question(question, max_chars=cfg.max_question_chars)
+        wanted = cfg.alternatives if alternatives is None else alternatives
+        query = self.embedder.embed_queries([text])[0]
+        candidates = self._candidates(text, query, since)
+        if not candidates:
+            return Answer(question=question, hit=None)
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        best = self._prefer_newer(ranked)
+        if best.score < cfg.min_score:
+            return Answer(question=question, hit=None, closest=_distinct_documents(ranked, 3))
+        ranked.remove(best)
+        ranked.insert(0, best)
+        hits = self._group(text, ranked, wanted)
+        return Answer(question=question, hit=hits[0], alternatives=tuple(hits[1:]))
+
+    # ----- retrieval and scoring
+
+    def _candidates(self, text: str, query: np.ndarray, since: dt.date | None) -> list[_Candidate]:
+        """Union of dense and lexical candidates, each scored from its stored vectors."""
+        cfg = self.config
+        widen = 4 if since else 1
+        dense = self.snapshot.dense_search(query, cfg.dense_candidates * widen)
+        lexical = self.snapshot.lexical_search(lexical_query(text), cfg.lexical_candidates * widen) if cfg.hybrid else []
+        ids = [pid for pid, _ in dense] + [pid for pid, _ in lexical]
+        passages = self.snapshot.fetch(ids)
+        if since is not None:
+            passages = {
+                pid: p for pid, p in passages.items() if p.document.published and p.document.published >= since
+            }
+        bm25 = dict(lexical)
+        top_bm25 = max(bm25.values(), default=0.0)
+        out = []
+        for pid, passage in passages.items():
+            dense_score = float(passage.embedding @ query)
+            sentence_scores = passage.sentence_embeddings @ query
+            cand = _Candidate(passage, dense_score, sentence_scores)
+            if pid in bm25 and top_bm25 > 0:
+                cand.lexical = bm25[pid] / top_bm25
+            cand.score = self._score(cand)
+            out.append(cand)
+        return out
+
+    def _score(self, cand: _Candidate) -> float:
+        """Blend passage cosine, best-sentence cosine and relative bm25 into one relevance score."""
+        cfg = self.config
+        score = cand.dense
+        if cfg.sentence_scoring and len(cand.sentence_scores):
+            best_sentence = float(cand.sentence_scores.max())
+            score = (1 - cfg.sentence_weight) * score + cfg.sentence_weight * max(best_sentence, score)
+        if cfg.hybrid:
+            # Lexical evidence can lift a passage that is already close, never make one relevant alone.
+            score += cfg.lexical_weight * cand.lexical * max(0.0, min(1.0, cand.dense / cfg.min_score))
+        return score
+
+    def _prefer_newer(self, ranked: list[_Candidate]) -> _Candidate:
+        """Among candidates about as relevant as the best, the newest article wins."""
+        top = ranked[0].score
+        tied = [c for c in ranked if c.score >= top - self.config.tie_margin]
+        return max(tied, key=lambda c: (c.passage.document.published or dt.date.min, c.score))
+
+    # ----- grouping into hits
+
+    def _group(self, question: str, ranked: list[_Candidate], wanted: int) -> list[Hit]:
+        """The best hit and alternatives; near-duplicates fold into 'also reported by'."""
+        cfg = self.config
+        groups: list[tuple[_Candidate, list[DocumentInfo]]] = []
+        for cand in ranked:
+            threshold = cfg.min_score if not groups else cfg.alternative_min_score
+            if cand.score < threshold and groups:
+                break
+            twin = next(
+                (g for g in groups if float(g[0].passage.embedding @ cand.passage.embedding) >= cfg.duplicate_similarity),
+                None,
+            )
+            if twin is not None:
+                lead, others = twin
+                doc = cand.passage.document
+                if doc.id != lead.passage.document.id and all(d.id != doc.id for d in others):
+                    others.append(doc)
+                continue
+            if len(groups) <= wanted:
+                groups.append((cand, []))
+        return [self._hit(question, cand, tuple(others)) for cand, others in groups]
+
+    def _hit(self, question: str, cand: _Candidate, also: tuple[DocumentInfo, ...]) -> Hit:
+        """Build a Hit, highlighting the sentence that best answers the question."""
+        p = cand.passage
+        return Hit(
+            document=p.document,
+            quote=p.text,
+            start=p.start,
+            end=p.end,
+            score=cand.score,
+            highlight=self._best_sentence(question, cand),
+            also_reported_by=also,
+        )
+
+    @staticmethod
+    def _best_sentence(question: str, cand: _Candidate) -> tuple[int, int]:
+        """The sentence with the best cosine to the question, lexical overlap breaking near-ties."""
+        spans = cand.passage.sentences
+        if not spans:
+            return (0, len(cand.passage.text))
+        words = {w for w in _WORD.findall(question.casefold()) if w not in _STOPWORDS}
+        best, best_score = spans[0], -np.inf
+        for (s, e), cosine in zip(spans, cand.sentence_scores, strict=False):
+            sentence_words = set(_WORD.findall(cand.passage.text[s:e].casefold()))
+            overlap = len(words & sentence_words) / max(1, len(words))
+            score = float(cosine) + 0.1 * overlap
+            if score > best_score:
+                best, best_score = (s, e), score
+        return best
+
+
+def _distinct_documents(ranked: list[_Candidate], limit: int) -> tuple[DocumentInfo, ...]:
+    """The first ``limit`` different articles in ranked order."""
+    seen: dict[str, DocumentInfo] = {}
+    for cand in ranked:
+        seen.setdefault(cand.passage.document.id, cand.passage.document)
+        if len(seen) == limit:
+            break
+    return tuple(seen.values())
