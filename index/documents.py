@@ -172,16 +172,17 @@ def parse_article(raw: bytes, *, doc_id: str, path: Path | str | None = None) ->
 
 def _split_front_matter(text: str, offset: int, where: Path | str) -> tuple[dict[str, object], int]:
     """Return (front matter mapping, offset where the body starts)."""
-    opening = _FRONT_MATTER_OPEN.match(text, offset)
+    rest = text[offset:]
+    opening = _FRONT_MATTER_OPEN.match(rest)
     if not opening:
         return {}, offset
-    closing = _FRONT_MATTER_CLOSE.search(text, opening.end())
+    closing = _FRONT_MATTER_CLOSE.search(rest, opening.end())
     if not closing:
         raise DocumentError(where, "broken front matter: an opening '---' line without a closing '---' line")
-    block = text[opening.end() : closing.start()]
+    block = rest[opening.end() : closing.start()]
     if len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
         raise DocumentError(where, "broken front matter: larger than 64 KiB")
-    return _parse_yaml(block, where), closing.end()
+    return _parse_yaml(block, where), offset + closing.end()
 
 
 def _parse_yaml(block: str, where: Path | str) -> dict[str, object]:

@@ -48,7 +48,7 @@ class Engine:
         model: str = DEFAULT_MODEL,
         embedder: Embedder | None = None,
         search_config: SearchConfig | None = None,
-        passage_context: str = "title",
+        passage_context: str = "lead-in",
         threads: int | None = None,
     ) -> None:
         self.documents_dir = Path(documents_dir)

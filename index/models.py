@@ -58,6 +58,8 @@ class Passage:
     end: int
     text: str
     sentences: tuple[tuple[int, int], ...] = field(default=())
+    # Text read with the passage when embedding but never quoted (a list's lead-in sentence).
+    context: str = ""
 
 
 @dataclass(frozen=True, slots=True)

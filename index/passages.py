@@ -4,7 +4,8 @@ A passage is a paragraph. Paragraphs are separated by blank lines; inside a bloc
 is its own paragraph unless the lines are hard-wrapped prose (most lines stop mid-sentence).
 Bylines, credit lines, headings and rules are metadata, not answers, and are left out. A
 list marker or a wire dateline ("ISTANBUL (Reuters) -") is outside the span, not cut out of
-it. A paragraph longer than the model reads is split at sentence boundaries.
+it. A paragraph longer than the model reads is split at sentence boundaries. A list item is
+embedded with the sentence that introduces the list as context (not part of its quote).
 
 Nothing is rewritten: every passage is ``body[start:end]`` and every sentence a span inside it.
 Change ``SPLITTER_VERSION`` whenever the output for the same body can change: the index
@@ -22,7 +23,7 @@ from .sentences import split_sentences
 
 __all__ = ["DEFAULT_MAX_TOKENS", "SPLITTER_VERSION", "approximate_token_count", "split_passages"]
 
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2
 # all-MiniLM-L6-v2 reads 256 word pieces including [CLS] and [SEP]; 200 leaves room for the
 # article title that is embedded with each passage as context.
 DEFAULT_MAX_TOKENS = 200
@@ -71,12 +72,22 @@ def split_passages(
     an answer, and is left out.
     """
     passages: list[Passage] = []
-    for start, end in _paragraphs(body, skip_title_line=_opens_with_headline(body, title)):
+    lead_in = ""
+    for start, end, is_list_item in _paragraphs(body, skip_title_line=_opens_with_headline(body, title)):
+        if not is_list_item:
+            # A list item means little without the sentence that introduces the list
+            # ("Russia proposed the following terms:"), so that sentence is its context.
+            last = split_sentences(body, start, end)
+            lead_in = body[last[-1][0] : last[-1][1]] if last else ""
         if len(body[start:end].split()) < MIN_PASSAGE_WORDS:
             continue
-        for a, b in _fit(body, start, end, max_tokens, count_tokens):
+        context = lead_in if is_list_item else ""
+        budget = max_tokens - (count_tokens(context) if context else 0)
+        if budget < max_tokens // 2:  # an over-long lead-in would crowd out the item itself
+            context, budget = "", max_tokens
+        for a, b in _fit(body, start, end, budget, count_tokens):
             sentences = tuple((s - a, e - a) for s, e in split_sentences(body, a, b))
-            passages.append(Passage(start=a, end=b, text=body[a:b], sentences=sentences))
+            passages.append(Passage(start=a, end=b, text=body[a:b], sentences=sentences, context=context))
     return passages
 
 
@@ -112,8 +123,8 @@ def _is_metadata(text: str) -> bool:
     )
 
 
-def _paragraphs(body: str, *, skip_title_line: bool) -> list[tuple[int, int]]:
-    """Paragraph spans of the body, metadata left out, list markers and datelines outside the span."""
+def _paragraphs(body: str, *, skip_title_line: bool) -> list[tuple[int, int, bool]]:
+    """Paragraph spans of the body and whether each is a list item; metadata left out, markers outside."""
     blocks: list[list[_Line]] = [[]]
     for line in _lines(body):
         if not body[line.start : line.end].strip():
@@ -125,19 +136,25 @@ def _paragraphs(body: str, *, skip_title_line: bool) -> list[tuple[int, int]]:
             if block:
                 block.pop(0)
                 break
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, bool]] = []
     for block in blocks:
         for group in _group_block(body, block):
             span = _trim(body, group[0].start, group[-1].end)
             if span:
-                spans.append(span)
+                spans.append((*span, bool(_LIST_MARKER.match(body, group[0].start, group[-1].end))))
     return spans
 
 
 def _group_block(body: str, block: list[_Line]) -> list[list[_Line]]:
     """Group a block's lines into paragraphs: one per line, unless the block is hard-wrapped prose."""
     prose = [ln for ln in block if not _is_metadata(body[ln.start : ln.end])]
-    wrapped = sum(1 for ln in prose[:-1] if not body[ln.start : ln.end].rstrip().endswith(_TERMINAL))
+    widest = max((ln.end - ln.start for ln in prose), default=0)
+    # A hard-wrapped line stops mid-sentence near the wrap column; a short one ("Read more") is its own line.
+    wrapped = sum(
+        1
+        for ln in prose[:-1]
+        if not body[ln.start : ln.end].rstrip().endswith(_TERMINAL) and (ln.end - ln.start) >= 0.6 * widest
+    )
     is_wrapped = len(prose) > 1 and wrapped * 2 > len(prose) - 1
     groups: list[list[_Line]] = []
     for line in block:

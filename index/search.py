@@ -38,21 +38,30 @@ _STOPWORDS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SearchConfig:
-    """Knobs of the answer pipeline; defaults are calibrated on tests/eval (see README)."""
+    """Knobs of the answer pipeline; defaults are measured on tests/eval (bench/eval_ablation.py)."""
 
-    min_score: float = 0.40
-    alternative_min_score: float = 0.35
+    min_score: float = 0.47
+    alternative_min_score: float = 0.42
     dense_candidates: int = 30
     lexical_candidates: int = 30
     alternatives: int = 3
-    # Cosine between two passages above which they carry the same fact (a rewrite, a reprint).
+    # Cosine between two passages above which one repeats the other (a rewrite, a reprint) ...
     duplicate_similarity: float = 0.80
+    # ... or between the answering sentence and a sentence elsewhere: the same fact in other words.
+    fact_similarity: float = 0.70
     # Scores this close count as equally relevant: the newer article wins.
     tie_margin: float = 0.02
-    sentence_weight: float = 0.35
-    lexical_weight: float = 0.10
+    # Between near-duplicates (the same fact, reported twice) a wider margin: provenance matters more.
+    duplicate_tie_margin: float = 0.06
+    # Weight of the best sentence's cosine against the whole passage's.
+    sentence_weight: float = 0.5
+    # bm25 relative to the best lexical match: a nudge between close passages, never relevance alone.
+    lexical_weight: float = 0.05
+    # A month or year named in the question that matches (or contradicts) the article's date.
+    date_weight: float = 0.05
     hybrid: bool = True
     sentence_scoring: bool = True
+    date_matching: bool = True
     max_question_chars: int = MAX_QUESTION_CHARS
 
 
@@ -63,6 +72,7 @@ class _Candidate:
     sentence_scores: np.ndarray
     lexical: float = 0.0
     score: float = 0.0
+    best_sentence: int = 0
 
 
 def clean_question(text: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
@@ -141,6 +151,7 @@ class Searcher:
             }
         bm25 = dict(lexical)
         top_bm25 = max(bm25.values(), default=0.0)
+        dates = QuestionDates.parse(text)
         out = []
         for pid, passage in passages.items():
             dense_score = float(passage.embedding @ query)
@@ -148,20 +159,20 @@ class Searcher:
             cand = _Candidate(passage, dense_score, sentence_scores)
             if pid in bm25 and top_bm25 > 0:
                 cand.lexical = bm25[pid] / top_bm25
-            cand.score = self._score(cand)
+            cand.score = self._score(cand, dates)
             out.append(cand)
         return out
 
-    def _score(self, cand: _Candidate) -> float:
-        """Blend passage cosine, best-sentence cosine and relative bm25 into one relevance score."""
+    def _score(self, cand: _Candidate, dates: QuestionDates) -> float:
+        """Blend passage cosine, best-sentence cosine, relative bm25 and date agreement into one score."""
         cfg = self.config
         score = cand.dense
         if cfg.sentence_scoring and len(cand.sentence_scores):
-            best_sentence = float(cand.sentence_scores.max())
-            score = (1 - cfg.sentence_weight) * score + cfg.sentence_weight * max(best_sentence, score)
+            score = (1 - cfg.sentence_weight) * score + cfg.sentence_weight * float(cand.sentence_scores.max())
         if cfg.hybrid:
-            # Lexical evidence can lift a passage that is already close, never make one relevant alone.
-            score += cfg.lexical_weight * cand.lexical * max(0.0, min(1.0, cand.dense / cfg.min_score))
+            score += cfg.lexical_weight * cand.lexical
+        if cfg.date_matching:
+            score += cfg.date_weight * dates.agreement(cand.passage.document.published)
         return score
 
     def _prefer_newer(self, ranked: list[_Candidate]) -> _Candidate:
@@ -173,55 +184,113 @@ class Searcher:
     # ----- grouping into hits
 
     def _group(self, question: str, ranked: list[_Candidate], wanted: int) -> list[Hit]:
-        """The best hit and alternatives; near-duplicates fold into 'also reported by'."""
+        """The best hit and alternatives; passages carrying the same fact fold into 'also reported by'."""
         cfg = self.config
-        groups: list[tuple[_Candidate, list[DocumentInfo]]] = []
+        words = _content_words(question)
         for cand in ranked:
-            threshold = cfg.min_score if not groups else cfg.alternative_min_score
-            if cand.score < threshold and groups:
-                break
-            twin = next(
-                (g for g in groups if float(g[0].passage.embedding @ cand.passage.embedding) >= cfg.duplicate_similarity),
-                None,
-            )
-            if twin is not None:
-                lead, others = twin
-                doc = cand.passage.document
-                if doc.id != lead.passage.document.id and all(d.id != doc.id for d in others):
-                    others.append(doc)
-                continue
-            if len(groups) <= wanted:
-                groups.append((cand, []))
-        return [self._hit(question, cand, tuple(others)) for cand, others in groups]
+            cand.best_sentence = _best_sentence_index(words, cand)
+        groups: list[list[_Candidate]] = []
+        for cand in ranked:
+            owner = next((g for g in groups if self._same_fact(g[0], cand)), None)
+            if owner is not None:
+                owner.append(cand)  # credited even below the threshold: it was retrieved for this question
+            elif len(groups) <= wanted and cand.score >= cfg.alternative_min_score:
+                groups.append([cand])
+        return [self._hit(*self._lead(group)) for group in groups]
 
-    def _hit(self, question: str, cand: _Candidate, also: tuple[DocumentInfo, ...]) -> Hit:
+    def _same_fact(self, lead: _Candidate, other: _Candidate) -> bool:
+        """True when ``other`` repeats the lead's passage, or its answering sentence, in other words."""
+        cfg = self.config
+        if float(lead.passage.embedding @ other.passage.embedding) >= cfg.duplicate_similarity:
+            return True
+        sentence = lead.passage.sentence_embeddings[lead.best_sentence]
+        return float((other.passage.sentence_embeddings @ sentence).max()) >= cfg.fact_similarity
+
+    def _lead(self, group: list[_Candidate]) -> tuple[_Candidate, tuple[DocumentInfo, ...]]:
+        """Which of the passages carrying one fact to quote: the newest article among the nearly best."""
+        top = group[0].score
+        close = [c for c in group if c.score >= top - self.config.duplicate_tie_margin]
+        lead = max(close, key=lambda c: (c.passage.document.published or dt.date.min, c.score))
+        others: dict[str, DocumentInfo] = {}
+        for cand in group:
+            doc = cand.passage.document
+            if doc.id != lead.passage.document.id:
+                others.setdefault(doc.id, doc)
+        return lead, tuple(others.values())
+
+    @staticmethod
+    def _hit(cand: _Candidate, also: tuple[DocumentInfo, ...] = ()) -> Hit:
         """Build a Hit, highlighting the sentence that best answers the question."""
         p = cand.passage
+        highlight = p.sentences[cand.best_sentence] if p.sentences else (0, len(p.text))
         return Hit(
             document=p.document,
             quote=p.text,
             start=p.start,
             end=p.end,
             score=cand.score,
-            highlight=self._best_sentence(question, cand),
+            highlight=highlight,
             also_reported_by=also,
         )
 
-    @staticmethod
-    def _best_sentence(question: str, cand: _Candidate) -> tuple[int, int]:
-        """The sentence with the best cosine to the question, lexical overlap breaking near-ties."""
-        spans = cand.passage.sentences
-        if not spans:
-            return (0, len(cand.passage.text))
-        words = {w for w in _WORD.findall(question.casefold()) if w not in _STOPWORDS}
-        best, best_score = spans[0], -np.inf
-        for (s, e), cosine in zip(spans, cand.sentence_scores, strict=False):
-            sentence_words = set(_WORD.findall(cand.passage.text[s:e].casefold()))
-            overlap = len(words & sentence_words) / max(1, len(words))
-            score = float(cosine) + 0.1 * overlap
-            if score > best_score:
-                best, best_score = (s, e), score
-        return best
+
+def _content_words(question: str) -> set[str]:
+    """The question's words that carry meaning (no stopwords)."""
+    return {w for w in _WORD.findall(question.casefold()) if w not in _STOPWORDS}
+
+
+def _best_sentence_index(words: set[str], cand: _Candidate) -> int:
+    """The sentence with the best cosine to the question, shared words breaking near-ties."""
+    best, best_score = 0, -np.inf
+    for i, ((s, e), cosine) in enumerate(zip(cand.passage.sentences, cand.sentence_scores, strict=False)):
+        sentence_words = set(_WORD.findall(cand.passage.text[s:e].casefold()))
+        score = float(cosine) + 0.1 * len(words & sentence_words) / max(1, len(words))
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+         ("november", "nov"), ("december", "dec")],
+        start=1,
+    )
+    for name in names
+}
+# "may" is a month only where a date would stand: "in May", "on 16 May", "May 16", "mid-May".
+_MAY_AS_MONTH = re.compile(r"\b(?:in|of|on|since|until|till|by|early|late|mid|before|after|\d{1,2})[\s-]+may\b|\bmay\s+\d{1,2}\b")
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionDates:
+    """Months and years a question names, to prefer articles from that time."""
+
+    months: frozenset[int] = frozenset()
+    years: frozenset[int] = frozenset()
+
+    @classmethod
+    def parse(cls, question: str) -> QuestionDates:
+        """Find month names and four-digit years in a question."""
+        lowered = question.casefold()
+        months = set()
+        for word in _WORD.findall(lowered):
+            if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered)):
+                months.add(_MONTHS[word])
+        return cls(frozenset(months), frozenset(int(y) for y in _YEAR.findall(lowered)))
+
+    def agreement(self, published: dt.date | None) -> float:
+        """+1 when the article's date fits what the question names, -1 when it contradicts it, else 0."""
+        if published is None or not (self.months or self.years):
+            return 0.0
+        if self.years and published.year not in self.years:
+            return -1.0
+        if self.months:
+            return 1.0 if published.month in self.months else -1.0
+        return 1.0
 
 
 def _distinct_documents(ranked: list[_Candidate], limit: int) -> tuple[DocumentInfo, ...]:

@@ -120,7 +120,7 @@ class BuildConfig:
     model: str
     splitter_version: int = SPLITTER_VERSION
     max_tokens: int = DEFAULT_MAX_TOKENS
-    passage_context: str = "title"
+    passage_context: str = "lead-in"
 
     def differences(self, other: BuildConfig) -> list[str]:
         """Human-readable differences from another config (empty when compatible)."""
@@ -665,7 +665,7 @@ class IndexStore:
         inputs = [
             PassageInput(
                 text=p.text,
-                context=doc.info.title if config.passage_context == "title" else "",
+                context=_context(doc, p.context, config.passage_context),
                 sentences=p.sentences,
             )
             for doc, passages in split
@@ -835,6 +835,15 @@ class IndexStore:
         generations = sorted(p for p in self.directory.glob("gen-*") if p.is_dir())
         for old in generations[:-KEEP_GENERATIONS]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _context(doc: Document, lead_in: str, mode: str) -> str:
+    """What the model reads before a passage: nothing, the article's title, or a list's lead-in."""
+    if mode == "title":
+        return doc.info.title
+    if mode == "lead-in":
+        return lead_in
+    return ""
 
 
 def _close_enough(old: dict, new: dict) -> bool:

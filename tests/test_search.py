@@ -1,0 +1,139 @@
+"""Search with the real model: the right passage for paraphrased questions, nothing for off-topic ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from index.errors import InvalidQuestion
+from index.search import MAX_QUESTION_CHARS, QuestionDates, clean_question, lexical_query
+from tests.conftest import REUTERS, REWRITE
+
+PARAPHRASED = [
+    ("Does Moscow insist that Kyiv stay neutral?", "Ukraine becomes a neutral state"),
+    ("Should war damages be compensated under the Russian terms?", "renounce their claims to receive compensation"),
+    ("Were the Russian demands given on paper?", "transmitted those demands verbally"),
+    ("What did Kyiv and its European partners propose instead?", "drafted an alternative proposal"),
+    ("Is the Russian delegation willing to keep negotiating?", "willing to keep talking to Kyiv"),
+    ("Has the Kremlin commented on the terms?", "Peskov"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), PARAPHRASED)
+def test_a_paraphrased_question_finds_the_passage_that_answers_it(seed_engine, question, expected):
+    """Questions worded unlike the article still get the passage that answers them, quoted verbatim."""
+    answer = seed_engine.answer(question)
+    assert answer.hit is not None, f"nothing found for {question!r}"
+    assert expected in answer.hit.quote
+    body = seed_engine.searcher().snapshot.document_body(answer.hit.document.id)
+    assert body[answer.hit.start : answer.hit.end] == answer.hit.quote
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is a good recipe for apple pie?",
+        "Who won the football world cup in 2022?",
+        "how do I install python on windows",
+        "What is the capital of Australia?",
+        "best pizza in New York",
+    ],
+)
+def test_an_off_topic_question_gets_nothing_relevant(seed_engine, question):
+    """Off-topic questions get no passage at all, but the closest articles are offered."""
+    answer = seed_engine.answer(question)
+    assert answer.hit is None and answer.alternatives == ()
+    assert answer.closest
+
+
+def test_the_highlight_is_a_sentence_inside_the_quote(seed_engine):
+    """The best sentence is a span of the quote, ending at a sentence end."""
+    hit = seed_engine.answer("Does Moscow insist that Kyiv stay neutral?").hit
+    a, b = hit.highlight
+    assert 0 <= a < b <= len(hit.quote)
+    assert hit.quote[a:b].endswith(".") and "neutral" in hit.quote[a:b]
+
+
+def test_alternatives_never_repeat_a_passage_or_its_near_duplicate(seed_engine):
+    """The alternatives are different passages; a rewrite of the answer is credited, not repeated."""
+    answer = seed_engine.answer("Which regions did Russia want recognised as Russian?", alternatives=5)
+    shown = [answer.hit, *answer.alternatives]
+    assert len({(h.document.id, h.start) for h in shown}) == len(shown)
+    quotes = [h.quote for h in shown]
+    assert len(set(quotes)) == len(quotes)
+
+
+def test_the_rewrite_is_credited_as_also_reporting_the_same_fact(seed_engine):
+    """When both seed articles carry the fact, the answer names the other one."""
+    answer = seed_engine.answer("What are Ukraine's European allies asking Trump to do?")
+    hit = answer.hit
+    assert hit is not None
+    others = {d.id for d in hit.also_reported_by}
+    assert {hit.document.id, *others} == {REUTERS, REWRITE}
+
+
+def test_between_near_duplicates_the_dated_article_is_quoted(seed_engine):
+    """Two articles carrying the same fact: the dated Reuters report is quoted, the undated rewrite credited."""
+    hit = seed_engine.answer("What did the American draft offer on recognising Crimea?").hit
+    assert hit.document.id == REUTERS and REWRITE in {d.id for d in hit.also_reported_by}
+
+
+def test_since_filters_out_older_and_undated_articles(seed_engine):
+    """since= keeps only articles published on or after the date; undated ones are left out."""
+    later = seed_engine.answer("Does Moscow insist that Kyiv stay neutral?", since=dt.date(2025, 6, 1))
+    assert later.hit is None
+    same_day = seed_engine.answer("Does Moscow insist that Kyiv stay neutral?", since=dt.date(2025, 5, 17))
+    assert same_day.hit.document.id == REUTERS
+    assert all(h.document.id == REUTERS for h in same_day.alternatives)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "empty"),
+        ("   \t  ", "empty"),
+        ("\u200b\u200b\u2060", "empty"),
+        ("\x00\x01\x02", "empty"),
+        ("?!?! ... ---", "no words"),
+        ("x" * (MAX_QUESTION_CHARS + 1), "too long"),
+    ],
+)
+def test_invalid_questions_are_refused_with_a_reason(raw, message):
+    """Empty, invisible-only, punctuation-only and over-long questions raise InvalidQuestion."""
+    with pytest.raises(InvalidQuestion, match=message):
+        clean_question(raw)
+
+
+def test_cleaning_keeps_words_and_drops_invisible_characters():
+    """Zero-width and control characters go; the words stay in order."""
+    assert clean_question("  who\u200b is\x00 the\tspokesman?  ") == "who is the spokesman?"
+
+
+@pytest.mark.parametrize("hostile", ['NEAR(', '"unbalanced', "*", "AND OR NOT", "'; DROP TABLE passages; --", "col:x"])
+def test_fts_syntax_in_a_question_is_only_ever_plain_words(hostile):
+    """The lexical query quotes every term: FTS5 operators and SQL never reach the engine as syntax."""
+    match = lexical_query(f"ceasefire {hostile}")
+    for term in match.split(" OR "):
+        assert term.startswith('"') and term.endswith('"') and term[1:-1].isalnum()
+
+
+def test_hostile_fts_syntax_still_gets_an_answer(seed_engine):
+    """A question full of FTS/SQL syntax is answered like any other, without errors."""
+    answer = seed_engine.answer("NEAR( \"neutral * AND OR NOT '; DROP TABLE passages; -- Ukraine neutral state?")
+    assert answer.hit is None or answer.hit.quote
+
+
+@pytest.mark.parametrize(
+    ("question", "month", "agreement"),
+    [
+        ("what happened at the july talks", 7, 1.0),
+        ("what happened at the july talks", 6, -1.0),
+        ("what happened in may", 5, 1.0),
+        ("may i ask what russia wanted", 7, 0.0),
+        ("who is the spokesman", 7, 0.0),
+    ],
+)
+def test_a_month_in_the_question_prefers_articles_from_that_month(question, month, agreement):
+    """Months named in a question agree or disagree with an article's date; 'may' as a verb is no month."""
+    assert QuestionDates.parse(question).agreement(dt.date(2025, month, 10)) == agreement
