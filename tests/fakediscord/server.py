@@ -1,0 +1,1947 @@
+"""A local fake of Discord's REST API and gateway, strict enough to catch real bot bugs.
+
+:class:`FakeDiscord` serves, on 127.0.0.1, the REST routes discord.py uses (login,
+application info, command sync, interaction callbacks, webhook followups, channel
+messages), a JSON gateway at ``/gateway`` (HELLO, IDENTIFY/READY, GUILD_CREATE,
+heartbeats, RESUME) and hosted attachment files. Every request body is validated
+against Discord's OpenAPI description and documented limits; problems are recorded
+in :attr:`FakeDiscord.violations` and answered with Discord's 400 error shape, never
+raised inside the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import itertools
+import json
+import logging
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from . import models
+from .models import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_MEMBER_PERMISSIONS,
+    MESSAGE_FLAG_EPHEMERAL,
+    MESSAGE_FLAG_LOADING,
+    CallbackRecord,
+    EditRecord,
+    ErrorEvent,
+    InteractionRecord,
+    SnowflakeFactory,
+    Violation,
+    iso_now,
+)
+from .openapi import OpenAPISpec, Operation, load_spec, message_problems
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v10"
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+
+# Interaction types and the callback types Discord accepts for each.
+_ALLOWED_CALLBACKS: dict[int, set[int]] = {
+    2: {4, 5, 9},  # APPLICATION_COMMAND
+    3: {4, 5, 6, 7, 9},  # MESSAGE_COMPONENT
+    4: {8},  # APPLICATION_COMMAND_AUTOCOMPLETE
+    5: {4, 5, 6, 7},  # MODAL_SUBMIT
+}
+# Message flags a bot may set when creating / editing (SUPPRESS_EMBEDS, EPHEMERAL,
+# SUPPRESS_NOTIFICATIONS, IS_COMPONENTS_V2); anything else Discord rejects or ignores.
+_CREATE_FLAGS = 4 | 64 | 4096 | 32768
+_EDIT_FLAGS = 4 | 32768
+
+_COMMAND_NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
+
+
+@dataclass
+class Reply:
+    """What a route handler answers: a status and a JSON body (None = no body)."""
+
+    status: int
+    body: Any = None
+
+
+@dataclass
+class RequestLog:
+    """One REST request the fake received."""
+
+    method: str
+    path: str
+    operation_id: str | None
+    status: int
+    at: float
+
+
+@dataclass
+class UploadedFile:
+    """A ``files[n]`` part of a multipart request."""
+
+    field_name: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class _Ctx:
+    """Per-request context handed to a route handler."""
+
+    request: web.Request
+    op: Operation
+    route: str
+    query: Mapping[str, str]
+    body: Any
+    files: list[UploadedFile]
+    problems: list[str]
+
+
+@dataclass
+class _Session:
+    """One gateway session (survives socket drops; RESUME replays ``events``)."""
+
+    session_id: str
+    seq: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    intents: int | None = None
+
+
+@dataclass
+class GatewayConnection:
+    """One websocket connection to the fake gateway."""
+
+    ws: web.WebSocketResponse
+    path: str
+    query: dict[str, str]
+    opened_at: float
+    session: _Session | None = None
+    how: str | None = None  # "identify" or "resume"
+    ready: bool = False  # READY+GUILD_CREATE (or RESUMED) sent: interactions may follow
+    closed_at: float | None = None
+    close_code: int | None = None
+    frames_in: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _error(status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> Reply:
+    """Discord's JSON error shape."""
+    body: dict[str, Any] = {"message": message, "code": code}
+    if errors is not None:
+        body["errors"] = errors
+    return Reply(status, body)
+
+
+def _errors_tree(problems: Iterable[str]) -> dict[str, Any]:
+    """Turn ``a.b[0].c: msg`` problem strings into Discord's nested ``errors`` object."""
+    tree: dict[str, Any] = {}
+    for p in problems:
+        where, _, msg = p.partition(": ")
+        keys = (
+            [k for k in re.split(r"\.|\[(\d+)\]", where) if k] if where and where != "<body>" else ["_root"]
+        )
+        node = tree
+        for k in keys:
+            node = node.setdefault(k, {})
+        code = "BASE_TYPE_MAX_LENGTH" if "max" in msg.lower() or ">" in msg else "BASE_TYPE_INVALID"
+        node.setdefault("_errors", []).append({"code": code, "message": msg or p})
+    return tree
+
+
+class FakeDiscord:
+    """An in-process fake Discord (REST + gateway) for one bot in one guild."""
+
+    def __init__(
+        self,
+        token: str = "fake-bot-token",
+        *,
+        heartbeat_interval: float = 0.25,
+        ack_deadline: float = 3.0,
+        spec: OpenAPISpec | None = None,
+        validate_responses: bool = True,
+        bot_name: str = "talksbot",
+        guild_name: str = "Istanbul Talks Watch",
+        application_id: int | None = None,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> None:
+        """Build the fake's world (bot, app, guild, channels, roles, a default member); call :meth:`start`."""
+        self.token = token
+        self.heartbeat_interval = heartbeat_interval
+        self.ack_deadline = ack_deadline
+        self.spec = spec or load_spec()
+        self.validate_responses = validate_responses
+        self.snowflake = SnowflakeFactory()
+
+        # --- the world
+        self.application_id = application_id or self.snowflake()
+        self.bot_user_id = self.application_id  # Discord bots share the app id
+        self.owner_id = self.snowflake()
+        self.guild_id = guild_id or self.snowflake()
+        self.category_id = self.snowflake()
+        self.channel_id = channel_id or self.snowflake()
+        self.voice_channel_id = self.snowflake()
+        self.bot_user = models.user_payload(self.bot_user_id, bot_name, bot=True, global_name=None)
+        self.owner = models.user_payload(self.owner_id, "guildowner")
+        self.guild_name = guild_name
+        self.bot_role_id = self.snowflake()
+        self.roles: list[dict[str, Any]] = [
+            models.role_payload(self.guild_id, "@everyone", permissions=DEFAULT_MEMBER_PERMISSIONS),
+            models.role_payload(
+                self.snowflake(), "Moderator", permissions=str(models.PERM_MANAGE_GUILD), position=1
+            ),
+            models.role_payload(
+                self.bot_role_id,
+                bot_name,
+                permissions=DEFAULT_BOT_PERMISSIONS,
+                position=2,
+                managed=True,
+                bot_id=self.bot_user_id,
+            ),
+        ]
+        self.channels: list[dict[str, Any]] = [
+            models.category_payload(self.category_id, self.guild_id, "Text Channels"),
+            models.text_channel_payload(
+                self.channel_id, self.guild_id, "general", parent_id=self.category_id
+            ),
+            models.voice_channel_payload(
+                self.voice_channel_id, self.guild_id, "General", parent_id=self.category_id, position=1
+            ),
+        ]
+        self.members: dict[int, dict[str, Any]] = {}
+        self.members[self.owner_id] = models.member_payload(self.owner, roles=[])
+        self.members[self.bot_user_id] = models.member_payload(self.bot_user, roles=[str(self.bot_role_id)])
+        self.default_member = self.member(name="alice")
+
+        # --- recorded traffic
+        self.violations: list[Violation] = []
+        self.response_violations: list[Violation] = []
+        self.events: list[ErrorEvent] = []
+        self.requests: list[RequestLog] = []
+        self.heartbeats: list[float] = []
+        self.connections: list[GatewayConnection] = []
+        self.presence_updates: list[dict[str, Any]] = []
+        self.global_commands: list[dict[str, Any]] = []
+        self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        self.sync_log: list[tuple[int | None, float, list[str]]] = []
+        self.interactions: dict[int, InteractionRecord] = {}
+        self._tokens: dict[str, InteractionRecord] = {}
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.deleted_message_ids: set[int] = set()
+        self._message_owner: dict[int, int] = {}  # message id -> interaction id
+        self.channel_messages: dict[int, list[int]] = {}
+        self._files: dict[int, tuple[str, bytes, str]] = {}
+        self.identify_count = 0
+        self.resume_count = 0
+
+        # --- server state
+        self.session: _Session | None = None
+        self._conn: GatewayConnection | None = None
+        self._gw_lock: asyncio.Lock | None = None
+        self._changed: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self._handlers: dict[str, Callable[[_Ctx], Any]] = {
+            "get_my_user": self._h_get_my_user,
+            "get_gateway": self._h_get_gateway,
+            "get_bot_gateway": self._h_get_bot_gateway,
+            "get_my_oauth2_application": self._h_get_application,
+            "get_my_application": self._h_get_application,
+            "list_application_commands": self._h_list_commands,
+            "list_guild_application_commands": self._h_list_commands,
+            "bulk_set_application_commands": self._h_bulk_set_commands,
+            "bulk_set_guild_application_commands": self._h_bulk_set_commands,
+            "create_application_command": self._h_create_command,
+            "create_guild_application_command": self._h_create_command,
+            "create_interaction_response": self._h_interaction_callback,
+            "execute_webhook": self._h_execute_webhook,
+            "get_original_webhook_message": self._h_get_webhook_message,
+            "get_webhook_message": self._h_get_webhook_message,
+            "update_original_webhook_message": self._h_update_webhook_message,
+            "update_webhook_message": self._h_update_webhook_message,
+            "delete_original_webhook_message": self._h_delete_webhook_message,
+            "delete_webhook_message": self._h_delete_webhook_message,
+            "create_message": self._h_create_message,
+            "get_message": self._h_get_message,
+            "update_message": self._h_update_message,
+            "delete_message": self._h_delete_message,
+            "trigger_typing_indicator": self._h_typing,
+            "get_channel": self._h_get_channel,
+        }
+
+    # ================================================================ lifecycle
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """The value for ``discord.http.Route.BASE``."""
+        return self.base_url + API_PREFIX
+
+    @property
+    def gateway_url(self) -> str:
+        """The value for ``DiscordWebSocket.DEFAULT_GATEWAY`` (and GET /gateway)."""
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    @property
+    def resume_gateway_url(self) -> str:
+        """READY's ``resume_gateway_url``: a distinct path so a test can see the client used it."""
+        return f"ws://127.0.0.1:{self.port}/resume-gateway"
+
+    async def start(self) -> None:
+        """Bind a random free port on 127.0.0.1 and serve."""
+        self._gw_lock = asyncio.Lock()
+        self._changed = asyncio.Event()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/resume-gateway", self._gateway)
+        app.router.add_get("/cdn/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._api)
+        app.router.add_route("*", "/{tail:.*}", self._outside_api)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server  # aiohttp exposes the bound port only here
+        assert server is not None and server.sockets  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("fake Discord listening on %s", self.base_url)
+
+    async def stop(self) -> None:
+        """Close gateway sockets and the HTTP server."""
+        for conn in list(self.connections):
+            if not conn.ws.closed:
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    await asyncio.wait_for(conn.ws.close(code=1001, message=b"fake shutting down"), 2.0)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ================================================================== waiting
+    def _notify(self) -> None:
+        """Wake everyone waiting in :meth:`wait_until`."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def wait_until(
+        self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
+    ) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked on every fake state change)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"fake Discord: {what} not reached within {timeout}s")
+            assert self._changed is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait until a gateway session has been identified and is connected."""
+        await self.wait_until(
+            lambda: self._conn is not None and self._conn.ready and self._conn.session is self.session,
+            timeout,
+            "gateway session READY",
+        )
+
+    async def wait_for_sync(self, timeout: float = 10.0, count: int = 1) -> None:
+        """Wait until at least ``count`` command syncs (global or guild) arrived."""
+        await self.wait_until(lambda: len(self.sync_log) >= count, timeout, f"{count} command sync(s)")
+
+    async def wait_resumed(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``count`` RESUMEs have completed."""
+        await self.wait_until(
+            lambda: self.resume_count >= count and self._conn is not None,
+            timeout,
+            f"{count} gateway RESUME(s)",
+        )
+
+    # ============================================================ driver: world
+    def member(
+        self,
+        user_id: int | None = None,
+        name: str = "member",
+        permissions: str = DEFAULT_MEMBER_PERMISSIONS,
+        roles: Iterable[int | str] = (),
+        *,
+        nick: str | None = None,
+    ) -> dict[str, Any]:
+        """Build (and remember) a guild member.
+
+        ``permissions`` is the interaction's bitfield string ("32" = Manage Server).
+        """
+        uid = user_id if user_id is not None else self.snowflake()
+        role_ids = [self._role_id(r) for r in roles]
+        user = models.user_payload(uid, name)
+        member = models.member_payload(user, roles=role_ids, permissions=str(permissions), nick=nick)
+        stored = copy.deepcopy(member)
+        stored.pop("permissions", None)  # guild member lists never carry computed permissions
+        self.members[uid] = stored
+        return member
+
+    def _role_id(self, role: int | str) -> str:
+        """Accept a role id or a role name; return the id string."""
+        for r in self.roles:
+            if str(role) in (r["id"], r["name"]):
+                return r["id"]
+        raise ValueError(f"unknown role {role!r}; known: {[r['name'] for r in self.roles]}")
+
+    def role(self, name: str) -> dict[str, Any]:
+        """The role object with this name."""
+        return next(r for r in self.roles if r["name"] == name)
+
+    @property
+    def text_channel(self) -> dict[str, Any]:
+        """The guild's text channel object."""
+        return self._channel(self.channel_id)  # type: ignore[return-value]
+
+    def _channel(self, channel_id: int) -> dict[str, Any] | None:
+        """The channel with this id, if it exists."""
+        return next((c for c in self.channels if int(c["id"]) == int(channel_id)), None)
+
+    def guild_payload(self) -> dict[str, Any]:
+        """The full GUILD_CREATE payload for the fake guild."""
+        return {
+            "id": str(self.guild_id),
+            "name": self.guild_name,
+            "icon": None,
+            "icon_hash": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": str(self.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "widget_enabled": False,
+            "widget_channel_id": None,
+            "verification_level": 1,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 2,
+            "roles": copy.deepcopy(self.roles),
+            "emojis": [],
+            "features": [],
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": str(self.channel_id),
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "max_presences": None,
+            "max_members": 500000,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "public_updates_channel_id": None,
+            "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50,
+            "nsfw_level": 0,
+            "stickers": [],
+            "premium_progress_bar_enabled": False,
+            "safety_alerts_channel_id": None,
+            "incidents_data": None,
+            "hub_type": None,
+            "latest_onboarding_question_id": None,
+            # GUILD_CREATE-only fields
+            "joined_at": iso_now(),
+            "large": False,
+            "unavailable": False,
+            "member_count": len(self.members),
+            "voice_states": [],
+            "members": copy.deepcopy(list(self.members.values())),
+            "channels": [{k: v for k, v in c.items() if k != "guild_id"} for c in self.channels],
+            "threads": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "embedded_activities": [],
+            "activity_instances": [],
+            "application_command_counts": {},
+            "lazy": True,
+        }
+
+    def application_payload(self) -> dict[str, Any]:
+        """The bot's application object (PrivateApplicationResponse)."""
+        owner = {k: v for k, v in self.owner.items()}
+        return {
+            "id": str(self.application_id),
+            "name": self.bot_user["username"],
+            "icon": None,
+            "description": "Answers questions about the Istanbul talks with attributed quotes.",
+            "summary": "",
+            "type": None,
+            "bot": copy.deepcopy(self.bot_user),
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "verify_key": secrets.token_hex(32),
+            "flags": 0,
+            "flags_new": "0",
+            "hook": True,
+            "is_monetized": False,
+            "is_verified": False,
+            "is_discoverable": False,
+            "storefront_available": False,
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,  # None, else discord.py warns that it receives no interactions
+            "role_connections_verification_url": None,
+            "owner": owner,
+            "approximate_guild_count": 1,
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "team": None,
+            "eligible_oauth2_scopes": ["applications.commands", "bot"],
+            "integration_types_config": {"0": {}},
+            "tags": [],
+        }
+
+    def host_attachment(
+        self,
+        filename: str,
+        data: bytes,
+        content_type: str = "text/plain; charset=utf-8",
+        *,
+        ephemeral: bool = True,
+    ) -> dict[str, Any]:
+        """Host ``data`` on the fake CDN; return an attachment object for ``slash(...)`` options."""
+        att_id = self.snowflake()
+        self._files[att_id] = (filename, data, content_type)
+        url = f"{self.base_url}/cdn/attachments/{self.channel_id}/{att_id}/{filename}"
+        att: dict[str, Any] = {
+            "id": str(att_id),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+        if ephemeral:
+            att["ephemeral"] = True  # slash-command uploads are ephemeral attachments
+        return att
+
+    # ===================================================== driver: interactions
+    def find_command(self, name: str, type_: int = 1) -> tuple[dict[str, Any], int | None]:
+        """The synced command definition (guild version first) and its guild id (None = global)."""
+        for c in self.guild_commands.get(self.guild_id, []):
+            if c["name"] == name and c.get("type", 1) == type_:
+                return c, self.guild_id
+        for c in self.global_commands:
+            if c["name"] == name and c.get("type", 1) == type_:
+                return c, None
+        known = sorted(
+            {c["name"] for c in self.global_commands}
+            | {c["name"] for c in self.guild_commands.get(self.guild_id, [])}
+        )
+        raise ValueError(f"no synced command {name!r} (type {type_}); synced: {known}")
+
+    def _interaction_base(
+        self,
+        type_: int,
+        data: dict[str, Any],
+        member: dict[str, Any] | None,
+        channel_id: int | None,
+        locale: str,
+    ) -> dict[str, Any]:
+        """Fields every guild interaction carries."""
+        member = copy.deepcopy(member or self.default_member)
+        member.setdefault("permissions", DEFAULT_MEMBER_PERMISSIONS)
+        channel = copy.deepcopy(self._channel(channel_id or self.channel_id))
+        if channel is None:
+            raise ValueError(f"unknown channel {channel_id}")
+        channel["permissions"] = member["permissions"]
+        return {
+            "id": str(self.snowflake()),
+            "application_id": str(self.application_id),
+            "type": type_,
+            "data": data,
+            "guild_id": str(self.guild_id),
+            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "channel_id": channel["id"],
+            "channel": channel,
+            "member": member,
+            "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
+            "version": 1,
+            "app_permissions": DEFAULT_BOT_PERMISSIONS,
+            "locale": locale,
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "entitlement_sku_ids": [],
+            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "context": 0,
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+        }
+
+    def _option_value(
+        self,
+        opt_def: dict[str, Any],
+        value: Any,
+        resolved: dict[str, dict[str, Any]],
+        attachments: Mapping[str, dict[str, Any]],
+    ) -> Any:
+        """Convert a test-supplied value to the wire value for this option type, filling ``resolved``."""
+        t, name = opt_def["type"], opt_def["name"]
+        if t == 11:
+            att = attachments.get(name, value)
+            if not isinstance(att, dict) or "url" not in att:
+                raise ValueError(f"option {name!r} is an attachment: pass fake.host_attachment(...)")
+            resolved.setdefault("attachments", {})[att["id"]] = att
+            return att["id"]
+        if t in (6, 9) and isinstance(value, dict) and ("user" in value or "username" in value):
+            user = value.get("user", value)
+            resolved.setdefault("users", {})[user["id"]] = user
+            if "user" in value:
+                m = {k: v for k, v in value.items() if k != "user"}
+                m.setdefault("permissions", DEFAULT_MEMBER_PERMISSIONS)
+                resolved.setdefault("members", {})[user["id"]] = m
+            return user["id"]
+        if t in (8, 9):
+            try:
+                rid = self._role_id(value)
+            except ValueError:
+                if t == 8:
+                    raise
+            else:
+                resolved.setdefault("roles", {})[rid] = next(r for r in self.roles if r["id"] == rid)
+                return rid
+        if t == 6:
+            m = self.members.get(int(value))
+            if m is None:
+                raise ValueError(f"option {name!r}: unknown user {value!r}")
+            resolved.setdefault("users", {})[m["user"]["id"]] = m["user"]
+            return m["user"]["id"]
+        if t == 7:
+            ch = self._channel(int(value))
+            if ch is None:
+                raise ValueError(f"option {name!r}: unknown channel {value!r}")
+            resolved.setdefault("channels", {})[ch["id"]] = {
+                "id": ch["id"],
+                "name": ch["name"],
+                "type": ch["type"],
+                "permissions": DEFAULT_MEMBER_PERMISSIONS,
+                "parent_id": ch.get("parent_id"),
+                "flags": 0,
+            }
+            return ch["id"]
+        if t == 3:
+            if not isinstance(value, str):
+                raise ValueError(f"option {name!r} is a STRING, got {value!r}")
+            lo, hi = opt_def.get("min_length") or 0, opt_def.get("max_length") or 6000
+            if not lo <= len(value) <= hi:
+                raise ValueError(f"option {name!r}: Discord's client only allows {lo}..{hi} chars")
+        elif t == 4:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"option {name!r} is an INTEGER, got {value!r}")
+        elif t == 10:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"option {name!r} is a NUMBER, got {value!r}")
+        elif t == 5 and not isinstance(value, bool):
+            raise ValueError(f"option {name!r} is a BOOLEAN, got {value!r}")
+        if t in (4, 10):
+            lo, hi = opt_def.get("min_value"), opt_def.get("max_value")
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise ValueError(f"option {name!r}: Discord's client only allows {lo}..{hi}")
+        choices = opt_def.get("choices")
+        if choices and value not in [c["value"] for c in choices] and not opt_def.get("autocomplete"):
+            raise ValueError(f"option {name!r} must be one of {[c['value'] for c in choices]}")
+        return value
+
+    def _build_options(
+        self,
+        defs: list[dict[str, Any]],
+        options: Mapping[str, Any] | Iterable[Any] | None,
+        attachments: Mapping[str, dict[str, Any]],
+        focused: str | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Build the wire options from ``{name: value}``, checking names, types and required ones."""
+        if options is None:
+            pairs: list[tuple[str, Any]] = []
+        elif isinstance(options, Mapping):
+            pairs = list(options.items())
+        else:
+            pairs = [(o["name"], o["value"]) if isinstance(o, Mapping) else tuple(o) for o in options]  # type: ignore[misc]
+        for name in attachments:
+            if name not in dict(pairs):
+                pairs.append((name, attachments[name]))
+        by_name = {d["name"]: d for d in defs}
+        resolved: dict[str, dict[str, Any]] = {}
+        built: list[dict[str, Any]] = []
+        for name, value in pairs:
+            d = by_name.get(name)
+            if d is None or d["type"] in (1, 2):
+                raise ValueError(f"unknown option {name!r}; the command has {sorted(by_name)}")
+            if focused == name:
+                built.append({"name": name, "type": d["type"], "value": str(value), "focused": True})
+                continue
+            built.append(
+                {
+                    "name": name,
+                    "type": d["type"],
+                    "value": self._option_value(d, value, resolved, attachments),
+                }
+            )
+        given = {n for n, _ in pairs}
+        missing = [d["name"] for d in defs if d.get("required") and d["name"] not in given]
+        if missing and focused is None:
+            raise ValueError(f"missing required option(s) {missing}: Discord's client would not send this")
+        return built, resolved
+
+    def _command_data(
+        self,
+        name: str,
+        options: Any,
+        subcommand: str | None,
+        attachments: Mapping[str, dict[str, Any]] | None,
+        focused: str | None = None,
+    ) -> dict[str, Any]:
+        """The ``data`` object of an APPLICATION_COMMAND / AUTOCOMPLETE interaction."""
+        cmd, scope = self.find_command(name, 1)
+        defs: list[dict[str, Any]] = cmd.get("options") or []
+        wrappers: list[dict[str, Any]] = []
+        for part in (subcommand or "").split():
+            d = next((o for o in defs if o["name"] == part and o["type"] in (1, 2)), None)
+            if d is None:
+                raise ValueError(f"/{name} has no subcommand (group) {part!r}")
+            wrappers.append(d)
+            defs = d.get("options") or []
+        if any(o["type"] in (1, 2) for o in defs):
+            raise ValueError(
+                f"/{name} {subcommand or ''}: choose a subcommand from {[o['name'] for o in defs]}"
+            )
+        built, resolved = self._build_options(defs, options, dict(attachments or {}), focused)
+        for w in reversed(wrappers):
+            built = [{"name": w["name"], "type": w["type"], "options": built}]
+        data: dict[str, Any] = {"id": cmd["id"], "name": name, "type": 1}
+        if built:
+            data["options"] = built
+        if resolved:
+            data["resolved"] = resolved
+        if scope is not None:
+            data["guild_id"] = str(scope)
+        return data
+
+    async def slash(
+        self,
+        name: str,
+        options: Mapping[str, Any] | Iterable[Any] | None = None,
+        *,
+        member: dict[str, Any] | None = None,
+        subcommand: str | None = None,
+        attachments: Mapping[str, dict[str, Any]] | None = None,
+        channel_id: int | None = None,
+        locale: str = "en-US",
+        wait_connected: bool = True,
+    ) -> InteractionRecord:
+        """Dispatch a slash-command INTERACTION_CREATE (type 2) built from the synced definition.
+
+        With ``wait_connected=False`` it is queued even while the socket is down and
+        reaches the bot only through RESUME's replay (the 3-second clock still runs).
+        """
+        data = self._command_data(name, options, subcommand, attachments)
+        payload = self._interaction_base(2, data, member, channel_id, locale)
+        label = f"/{name}" + (f" {subcommand}" if subcommand else "")
+        return await self._dispatch_interaction(
+            payload, kind="slash", name=label, custom_id=None, wait_connected=wait_connected
+        )
+
+    async def autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        focused: str,
+        *,
+        member: dict[str, Any] | None = None,
+        subcommand: str | None = None,
+    ) -> InteractionRecord:
+        """Dispatch an APPLICATION_COMMAND_AUTOCOMPLETE (type 4) with ``focused`` as the typed option."""
+        data = self._command_data(name, options, subcommand, None, focused=focused)
+        payload = self._interaction_base(4, data, member, None, "en-US")
+        return await self._dispatch_interaction(payload, kind="autocomplete", name=f"/{name}", custom_id=None)
+
+    def _find_component(
+        self, target: InteractionRecord | dict[str, Any] | int, custom_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The (current message, component) holding ``custom_id``; ValueError if a user could not click it."""
+        if isinstance(target, InteractionRecord):
+            ids = list(reversed(self.interaction_message_ids(target)))
+        elif isinstance(target, dict):
+            ids = [int(target["id"])]
+        else:
+            ids = [int(target)]
+        for mid in ids:
+            msg = self.messages.get(mid)
+            if msg is None or mid in self.deleted_message_ids:
+                continue
+            for comp in _iter_components(msg.get("components", [])):
+                if comp.get("custom_id") == custom_id:
+                    if comp.get("disabled"):
+                        raise ValueError(f"component {custom_id!r} is disabled: a user cannot use it")
+                    return msg, comp
+        raise ValueError(f"no live message of {target!r} has a component with custom_id {custom_id!r}")
+
+    async def click(
+        self,
+        target: InteractionRecord | dict[str, Any] | int,
+        custom_id: str,
+        *,
+        member: dict[str, Any] | None = None,
+    ) -> InteractionRecord:
+        """Click a button (MESSAGE_COMPONENT, component_type 2) on a message the bot sent."""
+        msg, comp = self._find_component(target, custom_id)
+        if comp.get("type") != 2 or comp.get("style") == 5:
+            raise ValueError(f"{custom_id!r} is not a clickable (non-link) button")
+        data = {"custom_id": custom_id, "component_type": 2, "id": comp.get("id")}
+        return await self._component_interaction(msg, data, member, custom_id)
+
+    async def select(
+        self,
+        target: InteractionRecord | dict[str, Any] | int,
+        custom_id: str,
+        values: list[str],
+        *,
+        member: dict[str, Any] | None = None,
+    ) -> InteractionRecord:
+        """Choose ``values`` in a string select menu (component_type 3)."""
+        msg, comp = self._find_component(target, custom_id)
+        if comp.get("type") != 3:
+            raise ValueError(f"{custom_id!r} is not a string select")
+        allowed = [o["value"] for o in comp.get("options", [])]
+        if any(v not in allowed for v in values):
+            raise ValueError(f"values {values} not among options {allowed}")
+        data = {"custom_id": custom_id, "component_type": 3, "values": list(values), "id": comp.get("id")}
+        return await self._component_interaction(msg, data, member, custom_id)
+
+    async def submit_modal(
+        self, rec: InteractionRecord, values: Mapping[str, Any], *, member: dict[str, Any] | None = None
+    ) -> InteractionRecord:
+        """Submit the modal ``rec`` was answered with (MODAL_SUBMIT, type 5); ``values`` by custom_id."""
+        if rec.modal is None:
+            raise ValueError(f"{rec!r} was not answered with a modal")
+        counter = iter(range(1, 10_000))
+        unused = set(values)
+
+        def fill(comp: dict[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {"type": comp["type"], "id": comp.get("id") or next(counter)}
+            if comp["type"] == 1:
+                out["components"] = [fill(c) for c in comp.get("components", [])]
+            elif comp["type"] == 18:
+                out["component"] = fill(comp["component"])
+            elif comp["type"] == 4:
+                cid = comp["custom_id"]
+                value = str(values.get(cid, comp.get("value") or ""))
+                unused.discard(cid)
+                lo, hi = comp.get("min_length") or 0, comp.get("max_length") or 4000
+                if comp.get("required", True) and not value:
+                    raise ValueError(f"text input {cid!r} is required")
+                if value and not lo <= len(value) <= hi:
+                    raise ValueError(f"text input {cid!r} takes {lo}..{hi} chars")
+                out.update(custom_id=cid, value=value)
+            elif comp["type"] in (3, 5, 6, 7, 8):
+                cid = comp["custom_id"]
+                unused.discard(cid)
+                out.update(custom_id=cid, values=list(values.get(cid, [])), component_type=comp["type"])
+            return out
+
+        components = [fill(c) for c in rec.modal.get("components", [])]
+        if unused:
+            raise ValueError(f"the modal has no inputs {sorted(unused)}")
+        data = {"custom_id": rec.modal["custom_id"], "components": components}
+        payload = self._interaction_base(5, data, member, int(rec.payload["channel_id"]), "en-US")
+        if "message" in rec.payload:
+            payload["message"] = copy.deepcopy(rec.payload["message"])  # modal opened from a component
+        return await self._dispatch_interaction(
+            payload, kind="modal", name=rec.name, custom_id=rec.modal["custom_id"], parent=rec
+        )
+
+    async def _component_interaction(
+        self, msg: dict[str, Any], data: dict[str, Any], member: dict[str, Any] | None, custom_id: str
+    ) -> InteractionRecord:
+        """Dispatch a MESSAGE_COMPONENT interaction about ``msg``."""
+        payload = self._interaction_base(3, data, member, int(msg["channel_id"]), "en-US")
+        payload["message"] = copy.deepcopy(msg)
+        rec = await self._dispatch_interaction(
+            payload, kind="component", name=None, custom_id=custom_id, message_id=int(msg["id"])
+        )
+        return rec
+
+    async def _dispatch_interaction(
+        self,
+        payload: dict[str, Any],
+        *,
+        kind: str,
+        name: str | None,
+        custom_id: str | None,
+        message_id: int | None = None,
+        wait_connected: bool = True,
+        parent: InteractionRecord | None = None,
+    ) -> InteractionRecord:
+        """Record and send INTERACTION_CREATE; the 3-second clock starts now."""
+        if wait_connected:
+            await self.wait_ready()
+        elif self.session is None:
+            raise RuntimeError("no gateway session to queue the interaction on")
+        rec = InteractionRecord(self, payload, kind=kind, name=name, custom_id=custom_id)
+        rec.component_message_id = message_id
+        rec.parent = parent
+        self.interactions[rec.id] = rec
+        self._tokens[rec.token] = rec
+        rec.created_at = time.monotonic()
+        await self.dispatch("INTERACTION_CREATE", payload)
+        rec.dispatched_at = time.monotonic()
+        return rec
+
+    def interaction_message_ids(self, rec: InteractionRecord) -> list[int]:
+        """Ids of messages this interaction created or responded on, oldest first."""
+        ids = [mid for mid, owner in self._message_owner.items() if owner == rec.id]
+        if rec.original_message_id is not None and rec.original_message_id not in ids:
+            ids.insert(0, rec.original_message_id)
+        return ids
+
+    # ========================================================= driver: gateway
+    async def dispatch(self, event: str, data: dict[str, Any]) -> int:
+        """Send a DISPATCH (op 0) with the next sequence number; kept for RESUME replay."""
+        assert self._gw_lock is not None
+        async with self._gw_lock:
+            if self.session is None:
+                raise RuntimeError("no gateway session yet")
+            self.session.seq += 1
+            frame = {"op": 0, "t": event, "s": self.session.seq, "d": data}
+            self.session.events.append(frame)
+            conn = self._conn
+            if conn is not None and conn.session is self.session and not conn.ws.closed:
+                await self._send(conn, frame)
+            return self.session.seq
+
+    async def drop_gateway(
+        self, code: int = 4000, reason: str = "fake Discord dropped the connection"
+    ) -> None:
+        """Close the live gateway socket with a resumable code; discord.py reconnects and RESUMEs."""
+        assert self._gw_lock is not None
+        async with self._gw_lock:
+            conn, self._conn = self._conn, None
+        if conn is None:
+            raise RuntimeError("no live gateway connection to drop")
+        conn.close_code = code
+        await conn.ws.close(code=code, message=reason.encode())
+        self._notify()
+
+    async def invalidate_session(self, resumable: bool = False) -> None:
+        """Send op 9 INVALID_SESSION; with ``resumable=False`` the client must IDENTIFY again."""
+        assert self._conn is not None
+        await self._send(self._conn, {"op": 9, "d": resumable, "s": None, "t": None})
+
+    def max_heartbeat_gap(self, since: float | None = None, until: float | None = None) -> float:
+        """Longest time without a heartbeat within [since, until] (monotonic), counting open ends."""
+        until = time.monotonic() if until is None else until
+        beats = self.heartbeats
+        since = (beats[0] if beats else until) if since is None else since
+        before = [t for t in beats if t < since]
+        points = [before[-1] if before else since] + [t for t in beats if since <= t <= until] + [until]
+        return max((b - a for a, b in itertools.pairwise(points)), default=0.0)
+
+    # ================================================================= checks
+    @property
+    def global_sync_count(self) -> int:
+        """How many PUT /applications/{app}/commands arrived."""
+        return sum(1 for g, _, _ in self.sync_log if g is None)
+
+    @property
+    def guild_sync_count(self) -> int:
+        """How many PUT /applications/{app}/guilds/{guild}/commands arrived."""
+        return sum(1 for g, _, _ in self.sync_log if g is not None)
+
+    def problems(self) -> list[str]:
+        """All violations (bot's and the fake's own replies), one line each; empty means clean."""
+        lines = [str(v) for v in self.violations]
+        lines += [f"[fake reply] {v}" for v in self.response_violations]
+        return lines
+
+    # ============================================================== websocket
+    async def _send(self, conn: GatewayConnection, frame: dict[str, Any]) -> None:
+        """Send one JSON text frame (plain JSON: discord.py only inflates binary frames)."""
+        try:
+            await conn.ws.send_str(json.dumps(frame))
+        except (ConnectionError, RuntimeError) as exc:
+            log.debug("gateway send failed: %s", exc)
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        """The gateway websocket: HELLO, then IDENTIFY/RESUME, heartbeats, member requests."""
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        conn = GatewayConnection(
+            ws=ws, path=request.path, query=dict(request.query), opened_at=time.monotonic()
+        )
+        self.connections.append(conn)
+        if request.query.get("encoding", "json") != "json" or request.query.get("v") != "10":
+            self._violate(f"GATEWAY {request.path}", [f"unexpected gateway query {dict(request.query)}"])
+        await self._send(
+            conn,
+            {
+                "op": 10,
+                "d": {"heartbeat_interval": int(self.heartbeat_interval * 1000), "_trace": ["fake-gateway"]},
+                "s": None,
+                "t": None,
+            },
+        )
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    try:
+                        frame = json.loads(msg.data)
+                    except ValueError:
+                        self._violate("GATEWAY", ["non-JSON text frame"])
+                        await ws.close(code=4002, message=b"Error while decoding payload.")
+                        break
+                    conn.frames_in.append(frame)
+                    await self._on_frame(conn, frame)
+                elif msg.type is WSMsgType.BINARY:
+                    self._violate("GATEWAY", ["unexpected binary frame from client"])
+                elif msg.type is WSMsgType.ERROR:
+                    break
+        finally:
+            conn.closed_at = time.monotonic()
+            if conn.close_code is None:
+                conn.close_code = ws.close_code
+            if self._conn is conn:
+                self._conn = None
+            self._notify()
+        return ws
+
+    async def _on_frame(self, conn: GatewayConnection, frame: dict[str, Any]) -> None:
+        """Handle one client opcode."""
+        op, d = frame.get("op"), frame.get("d")
+        if op == 1:
+            # The arrival time is the point: a late heartbeat means the client's loop was blocked.
+            self.heartbeats.append(time.monotonic())
+            await self._send(conn, {"op": 11, "s": None, "t": None, "d": None})
+            return
+        if op == 2:
+            await self._identify(conn, d or {})
+            return
+        if op == 6:
+            await self._resume(conn, d or {})
+            return
+        if conn.session is None:
+            await conn.ws.close(code=4003, message=b"Not authenticated.")
+            return
+        if op == 3:
+            self.presence_updates.append(d or {})
+        elif op == 8:
+            members = list(self.members.values())
+            await self.dispatch(
+                "GUILD_MEMBERS_CHUNK",
+                {
+                    "guild_id": str(self.guild_id),
+                    "members": copy.deepcopy(members),
+                    "chunk_index": 0,
+                    "chunk_count": 1,
+                    "not_found": [],
+                    "nonce": (d or {}).get("nonce"),
+                },
+            )
+        elif op == 4:
+            pass  # voice state updates: the fake has no voice
+        else:
+            self._violate("GATEWAY", [f"unknown opcode {op}"])
+            await conn.ws.close(code=4001, message=b"Unknown opcode.")
+
+    async def _identify(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
+        """IDENTIFY: check the token, start a session, send READY then GUILD_CREATE."""
+        if conn.session is not None:
+            await conn.ws.close(code=4005, message=b"Already authenticated.")
+            return
+        if d.get("token") != self.token:
+            conn.close_code = 4004
+            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        if "intents" not in d:
+            conn.close_code = 4013
+            await conn.ws.close(code=4013, message=b"Invalid intent(s).")
+            return
+        assert self._gw_lock is not None
+        async with self._gw_lock:
+            self.session = _Session(session_id=secrets.token_hex(16), intents=d.get("intents"))
+            conn.session, conn.how = self.session, "identify"
+            self._conn = conn
+            self.identify_count += 1
+        ready = {
+            "v": 10,
+            "user": {**copy.deepcopy(self.bot_user), "verified": True, "mfa_enabled": False, "email": None},
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "session_id": self.session.session_id,
+            "session_type": "normal",
+            "resume_gateway_url": self.resume_gateway_url,
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "user_settings": {},
+            "geo_ordered_rtc_regions": ["fake"],
+            "auth": {},
+            "_trace": ["fake-gateway"],
+        }
+        if "shard" in d:
+            ready["shard"] = d["shard"]
+        await self.dispatch("READY", ready)
+        await self.dispatch("GUILD_CREATE", self.guild_payload())
+        conn.ready = True
+        self._notify()
+
+    async def _resume(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
+        """RESUME: replay events after the client's ``seq`` and send RESUMED, or INVALID_SESSION."""
+        if d.get("token") != self.token:
+            conn.close_code = 4004
+            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            return
+        session = self.session
+        if session is None or d.get("session_id") != session.session_id or (d.get("seq") or 0) > session.seq:
+            await self._send(conn, {"op": 9, "d": False, "s": None, "t": None})
+            return
+        assert self._gw_lock is not None
+        async with self._gw_lock:
+            conn.session, conn.how = session, "resume"
+            self._conn = conn
+            for frame in session.events:
+                if frame["s"] > (d.get("seq") or 0):
+                    await self._send(conn, frame)
+            session.seq += 1
+            resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {"_trace": ["fake-gateway"]}}
+            session.events.append(resumed)
+            await self._send(conn, resumed)
+            self.resume_count += 1
+            conn.ready = True
+        self._notify()
+
+    # ================================================================== REST
+    async def _outside_api(self, request: web.Request) -> web.StreamResponse:
+        """Anything not under /api/v10 (wrong base URL, other API version)."""
+        self._violate(f"{request.method} {request.path}", ["request outside /api/v10 (wrong Route.BASE?)"])
+        return _json_response(_error(404, 0, "404: Not Found"))
+
+    async def _serve_attachment(self, request: web.Request) -> web.StreamResponse:
+        """Serve a hosted attachment like Discord's CDN."""
+        att_id = int(request.match_info["attachment_id"])
+        entry = self._files.get(att_id)
+        if entry is None or entry[0] != request.match_info["filename"]:
+            return web.Response(status=404, text="Not Found")
+        _filename, data, content_type = entry
+        return web.Response(body=data, headers={"Content-Type": content_type})
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        """Route, authenticate, parse and validate one REST request, then run its handler."""
+        path = "/" + request.match_info["tail"]
+        method = request.method
+        op, why = self.spec.match(method, path)
+        if op is None:
+            self._violate(f"{method} {path}", [why or "unknown route"])
+            status = 405 if why and "not allowed" in why else 404
+            reply = _error(status, 0, "405: Method Not Allowed" if status == 405 else "404: Not Found")
+            self._log_request(method, path, None, reply.status)
+            return _json_response(reply)
+        route = f"{method} {op.template}"
+        try:
+            reply = await self._api_inner(request, op, route)
+        except Exception as exc:  # never raise inside the server: record and answer like Discord would
+            log.exception("fake Discord handler crashed on %s", route)
+            self._violate(route, [f"fake Discord internal error: {exc!r}"])
+            reply = _error(400, 0, f"fake Discord could not handle this request: {exc!r}")
+        if self.validate_responses and 200 <= reply.status < 300:
+            problems = self.spec.validate_response(op, reply.status, reply.body)
+            if problems:
+                self.response_violations.append(Violation(route, problems, reply.body))
+        self._log_request(method, path, op.operation_id, reply.status)
+        return _json_response(reply)
+
+    async def _api_inner(self, request: web.Request, op: Operation, route: str) -> Reply:
+        """Everything between routing and the handler."""
+        problems = self.spec.validate_parameters(op, request.query)
+        if not self._authorised(request, op):
+            return _error(401, 0, "401: Unauthorized")
+        body: Any = None
+        files: list[UploadedFile] = []
+        ctype = request.headers.get("Content-Type", "")
+        raw = b""
+        if ctype.startswith("multipart/form-data"):
+            body, files, mp_problems = await self._read_multipart(request)
+            problems += mp_problems
+        elif request.can_read_body:
+            raw = await request.read()
+        if raw:
+            if not ctype.startswith("application/json"):
+                problems.append(f"body sent with Content-Type {ctype!r}, expected application/json")
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                self._violate(route, ["request body is not valid JSON"])
+                return _error(400, 50109, "The request body contains invalid JSON.")
+        declared = self.spec.request_content_types(op)
+        if body is not None or files:
+            if not declared:
+                problems.append(f"{op.operation_id} takes no request body")
+            elif body is not None:
+                problems += self.spec.validate_request(op, body)
+        elif declared and self.spec.operation_object(op).get("requestBody", {}).get("required"):
+            problems.append(f"{op.operation_id} requires a request body")
+        handler = self._handlers.get(op.operation_id)
+        if handler is None:
+            self._violate(route, [*problems, f"fake Discord does not implement {op.operation_id}"], body)
+            return _error(404, 0, "404: Not Found")
+        ctx = _Ctx(request, op, route, request.query, body, files, problems)
+        result = handler(ctx)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return result
+
+    def _authorised(self, request: web.Request, op: Operation) -> bool:
+        """Bot-token check; webhook and interaction-callback routes authenticate by their token instead."""
+        if op.template.startswith(("/webhooks/{webhook_id}/{webhook_token}", "/interactions/")):
+            auth = request.headers.get("Authorization")
+            return auth is None or auth == f"Bot {self.token}"
+        return request.headers.get("Authorization") == f"Bot {self.token}"
+
+    async def _read_multipart(self, request: web.Request) -> tuple[Any, list[UploadedFile], list[str]]:
+        """Split a multipart body into its ``payload_json`` and ``files[n]`` parts."""
+        problems: list[str] = []
+        payload: Any = None
+        files: list[UploadedFile] = []
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            name = getattr(part, "name", None)
+            if name == "payload_json":
+                text = await part.text()  # type: ignore[union-attr]
+                try:
+                    payload = json.loads(text)
+                except ValueError:
+                    problems.append("payload_json: not valid JSON")
+            elif name and re.fullmatch(r"files\[\d+\]", name):
+                data = await part.read()  # type: ignore[union-attr]
+                files.append(
+                    UploadedFile(
+                        name,
+                        getattr(part, "filename", None) or "file",
+                        part.headers.get("Content-Type", "application/octet-stream"),
+                        bytes(data),
+                    )
+                )
+            else:
+                problems.append(
+                    f"unexpected multipart field {name!r} (Discord takes payload_json and files[n])"
+                )
+        if payload is None:
+            problems.append("multipart request without payload_json")
+        if len(files) > 10:
+            problems.append(f"{len(files)} files > 10")
+        attachment_ids = {
+            str(a.get("id"))
+            for a in (_message_body(payload) or {}).get("attachments") or []
+            if isinstance(a, dict)
+        }
+        for f in files:
+            idx = f.field_name[len("files[") : -1]
+            if attachment_ids and idx not in attachment_ids:
+                problems.append(f"{f.field_name} has no matching attachments[].id")
+        return payload, files, problems
+
+    def _log_request(self, method: str, path: str, op_id: str | None, status: int) -> None:
+        """Keep a log of all REST traffic."""
+        self.requests.append(RequestLog(method, path, op_id, status, time.monotonic()))
+        self._notify()
+
+    def _violate(
+        self, route: str, reasons: list[str], body: Any = None, rec: InteractionRecord | None = None
+    ) -> None:
+        """Record a violation (and on the interaction's record)."""
+        v = Violation(route, list(reasons), body, rec.id if rec else None)
+        self.violations.append(v)
+        log.warning("fake Discord violation: %s", v)
+        if rec is not None:
+            rec.violations.append(v)
+            rec._touch()
+        self._notify()
+
+    def _event(self, reply: Reply, route: str, rec: InteractionRecord | None) -> Reply:
+        """Record a Discord error reply as an event (and on the interaction's record)."""
+        body = reply.body or {}
+        ev = ErrorEvent(
+            int(body.get("code", 0)),
+            str(body.get("message", "")),
+            reply.status,
+            route,
+            rec.id if rec else None,
+        )
+        self.events.append(ev)
+        if rec is not None:
+            rec.errors.append(ev)
+            rec._touch()
+        self._notify()
+        return reply
+
+    def _invalid(self, ctx: _Ctx, problems: list[str], rec: InteractionRecord | None = None) -> Reply:
+        """Record ``problems`` as a violation and answer 400 Invalid Form Body."""
+        self._violate(ctx.route, problems, ctx.body, rec)
+        return self._event(_error(400, 50035, "Invalid Form Body", _errors_tree(problems)), ctx.route, rec)
+
+    # ------------------------------------------------------------- messages
+    def _new_message(
+        self,
+        body: dict[str, Any],
+        files: list[UploadedFile],
+        *,
+        channel_id: int,
+        msg_type: int,
+        flags: int,
+        rec: InteractionRecord | None,
+    ) -> dict[str, Any]:
+        """Create and store a MessageResponse-shaped message from a request body."""
+        mid = self.snowflake()
+        msg: dict[str, Any] = {
+            "type": msg_type,
+            "content": "",
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "timestamp": iso_now(),
+            "edited_timestamp": None,
+            "flags": flags,
+            "components": [],
+            "id": str(mid),
+            "channel_id": str(channel_id),
+            "author": copy.deepcopy(self.bot_user),
+            "pinned": False,
+            "mention_everyone": False,
+            "tts": bool(body.get("tts") or False),
+        }
+        if rec is not None:
+            msg["webhook_id"] = str(self.application_id)
+            msg["application_id"] = str(self.application_id)
+            msg["interaction_metadata"] = self._interaction_metadata(rec)
+        self._apply_body(msg, body, files, creating=True)
+        self.messages[mid] = msg
+        self.channel_messages.setdefault(channel_id, []).append(mid)
+        if rec is not None:
+            self._message_owner[mid] = rec.id
+        return msg
+
+    def _interaction_metadata(self, rec: InteractionRecord) -> dict[str, Any]:
+        """A message's ``interaction_metadata`` for the interaction that produced it."""
+        meta: dict[str, Any] = {
+            "id": str(rec.id),
+            "type": rec.payload["type"],
+            "user": copy.deepcopy(rec.payload["member"]["user"]),
+            "authorizing_integration_owners": dict(rec.payload["authorizing_integration_owners"]),
+        }
+        if rec.payload["type"] == 3:
+            meta["interacted_message_id"] = rec.payload["message"]["id"]
+        if rec.original_message_id is not None:
+            meta["original_response_message_id"] = str(rec.original_message_id)
+        if rec.payload["type"] == 5 and rec.parent is not None:
+            meta["triggering_interaction_metadata"] = self._interaction_metadata(rec.parent)
+        return meta
+
+    def _apply_body(
+        self, msg: dict[str, Any], body: dict[str, Any], files: list[UploadedFile], *, creating: bool
+    ) -> None:
+        """Apply content/embeds/components/attachments of a create or edit body to ``msg``."""
+        if "content" in body:
+            msg["content"] = body["content"] or ""
+        if "embeds" in body:
+            msg["embeds"] = [_embed_response(e) for e in body["embeds"] or []]
+        if "components" in body:
+            counter = iter(range(1, 10_000))
+            msg["components"] = [_component_response(c, counter) for c in body["components"] or []]
+        if "attachments" in body or files:
+            by_index = {f.field_name[len("files[") : -1]: f for f in files}
+            kept: list[dict[str, Any]] = []
+            existing = {a["id"]: a for a in msg.get("attachments", [])}
+            for a in body.get("attachments") or []:
+                aid = str(a.get("id"))
+                if aid in by_index:
+                    kept.append(self._store_upload(by_index.pop(aid), int(msg["channel_id"]), a))
+                elif aid in existing:
+                    kept.append(existing[aid])
+            for f in by_index.values():  # files sent without an attachments entry are still attached
+                kept.append(self._store_upload(f, int(msg["channel_id"]), {}))
+            msg["attachments"] = kept
+
+    def _store_upload(self, f: UploadedFile, channel_id: int, meta: dict[str, Any]) -> dict[str, Any]:
+        """Host an uploaded file and return its attachment object."""
+        att = self.host_attachment(
+            meta.get("filename") or f.filename, f.data, f.content_type, ephemeral=False
+        )
+        if meta.get("description"):
+            att["description"] = meta["description"]
+        return att
+
+    def _message_checks(
+        self, body: Any, files: list[UploadedFile], *, creating: bool, allowed_flags: int
+    ) -> list[str]:
+        """Limits, product rules and flag checks for one message body."""
+        if body is None:
+            body = {}
+        problems = message_problems(body, creating=creating, has_files=bool(files))
+        flags = body.get("flags") if isinstance(body, dict) else None
+        if isinstance(flags, int) and flags & ~allowed_flags:
+            problems.append(
+                f"flags: {flags} sets bits Discord does not accept here (allowed mask {allowed_flags})"
+            )
+        return problems
+
+    # ------------------------------------------------------------- handlers
+    def _h_get_my_user(self, ctx: _Ctx) -> Reply:
+        """GET /users/@me."""
+        user = copy.deepcopy(self.bot_user)
+        user.update(
+            {"mfa_enabled": False, "locale": "en-US", "premium_type": 0, "email": None, "verified": True}
+        )
+        user.pop("primary_guild", None)
+        return Reply(200, user)
+
+    def _h_get_gateway(self, ctx: _Ctx) -> Reply:
+        """GET /gateway."""
+        return Reply(200, {"url": self.gateway_url})
+
+    def _h_get_bot_gateway(self, ctx: _Ctx) -> Reply:
+        """GET /gateway/bot (AutoShardedClient uses its url)."""
+        return Reply(
+            200,
+            {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 14_400_000,
+                    "max_concurrency": 1,
+                },
+            },
+        )
+
+    def _h_get_application(self, ctx: _Ctx) -> Reply:
+        """GET /oauth2/applications/@me and /applications/@me."""
+        return Reply(200, self.application_payload())
+
+    def _scope(self, ctx: _Ctx) -> tuple[int | None, Reply | None]:
+        """Check the app (and guild) of a command route; return (guild id or None, error reply)."""
+        if int(ctx.op.path_params["application_id"]) != self.application_id:
+            return None, self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
+        gid = ctx.op.path_params.get("guild_id")
+        if gid is not None and int(gid) != self.guild_id:
+            return None, self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
+        return (int(gid) if gid is not None else None), None
+
+    def _h_list_commands(self, ctx: _Ctx) -> Reply:
+        """GET the global or guild command list."""
+        guild, err = self._scope(ctx)
+        if err:
+            return err
+        cmds = self.global_commands if guild is None else self.guild_commands.get(guild, [])
+        return Reply(200, copy.deepcopy(cmds))
+
+    def _command_response(
+        self, item: dict[str, Any], guild: int | None, previous: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Turn a command create/update body into the stored ApplicationCommandResponse."""
+        t = item.get("type") or 1
+        old = next((c for c in previous if c["name"] == item["name"] and c["type"] == t), None)
+        dmp = item.get("default_member_permissions")
+        cmd: dict[str, Any] = {
+            "id": old["id"] if old else str(self.snowflake()),
+            "application_id": str(self.application_id),
+            "version": str(self.snowflake()),
+            "default_member_permissions": None if dmp is None else str(dmp),
+            "type": t,
+            "name": item["name"],
+            "description": item.get("description") or "",
+            "dm_permission": item.get("dm_permission", True)
+            if item.get("dm_permission") is not None
+            else True,
+            "contexts": item.get("contexts"),
+            "integration_types": item.get("integration_types") or [0],
+            "nsfw": bool(item.get("nsfw") or False),
+        }
+        for key in ("name_localizations", "description_localizations"):
+            if item.get(key) is not None:
+                cmd[key] = item[key]
+        if item.get("options"):
+            cmd["options"] = [_strip_nulls(o) for o in item["options"]]
+        if guild is not None:
+            cmd["guild_id"] = str(guild)
+        return cmd
+
+    def _h_bulk_set_commands(self, ctx: _Ctx) -> Reply:
+        """PUT (overwrite) global or guild commands; records every sync."""
+        guild, err = self._scope(ctx)
+        if err:
+            return err
+        items = ctx.body if isinstance(ctx.body, list) else []
+        problems = ctx.problems + _command_list_problems(items)
+        if problems:
+            return self._invalid(ctx, problems)
+        previous = self.global_commands if guild is None else self.guild_commands.get(guild, [])
+        cmds = [self._command_response(i, guild, previous) for i in items]
+        if guild is None:
+            self.global_commands = cmds
+        else:
+            self.guild_commands[guild] = cmds
+        self.sync_log.append((guild, time.monotonic(), [c["name"] for c in cmds]))
+        self._notify()
+        return Reply(200, copy.deepcopy(cmds))
+
+    def _h_create_command(self, ctx: _Ctx) -> Reply:
+        """POST one command (upsert by name)."""
+        guild, err = self._scope(ctx)
+        if err:
+            return err
+        problems = ctx.problems + _command_list_problems([ctx.body] if isinstance(ctx.body, dict) else [])
+        if problems:
+            return self._invalid(ctx, problems)
+        previous = self.global_commands if guild is None else self.guild_commands.setdefault(guild, [])
+        cmd = self._command_response(ctx.body, guild, previous)
+        rest = [c for c in previous if c["id"] != cmd["id"]]
+        if guild is None:
+            self.global_commands = [*rest, cmd]
+        else:
+            self.guild_commands[guild] = [*rest, cmd]
+        self._notify()
+        return Reply(201, copy.deepcopy(cmd))
+
+    def _h_interaction_callback(self, ctx: _Ctx) -> Reply:
+        """POST /interactions/{id}/{token}/callback: Discord's 3-second and respond-once rules."""
+        rec = (
+            self.interactions.get(int(ctx.op.path_params["interaction_id"]))
+            if ctx.op.path_params["interaction_id"].isdigit()
+            else None
+        )
+        if rec is None or rec.token != ctx.op.path_params["interaction_token"]:
+            return self._event(_error(404, 10062, "Unknown interaction"), ctx.route, rec)
+        now = time.monotonic()
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        cb_type = body.get("type")
+        cb = CallbackRecord(cb_type, body.get("data"), now, now - rec.created_at, 0)
+        rec.callbacks.append(cb)
+        reply = self._callback_reply(ctx, rec, body, cb_type, now)
+        cb.status = reply.status
+        if reply.status >= 400 and isinstance(reply.body, dict):
+            cb.error_code = reply.body.get("code")
+        rec._touch(rec.original_message_id)
+        return reply
+
+    def _callback_reply(
+        self, ctx: _Ctx, rec: InteractionRecord, body: dict[str, Any], cb_type: Any, now: float
+    ) -> Reply:
+        """Decide and apply the initial response."""
+        if rec.acknowledged:
+            return self._event(
+                _error(400, 40060, "Interaction has already been acknowledged."), ctx.route, rec
+            )
+        if now - rec.created_at > self.ack_deadline:
+            return self._event(_error(404, 10062, "Unknown interaction"), ctx.route, rec)
+        problems = list(ctx.problems)
+        itype = rec.payload["type"]
+        if isinstance(cb_type, int) and cb_type not in _ALLOWED_CALLBACKS.get(itype, set()):
+            problems.append(f"type: callback type {cb_type} is not valid for interaction type {itype}")
+        data = body.get("data") if isinstance(body.get("data"), dict) else None
+        if cb_type == 4:
+            problems += self._message_checks(data, ctx.files, creating=True, allowed_flags=_CREATE_FLAGS)
+        elif cb_type == 7:
+            problems += self._message_checks(data or {}, ctx.files, creating=False, allowed_flags=_EDIT_FLAGS)
+        elif cb_type == 5 and data and (data.get("flags") or 0) & ~MESSAGE_FLAG_EPHEMERAL:
+            problems.append("data.flags: a deferred response may only set EPHEMERAL (64)")
+        elif cb_type == 9:
+            problems += _modal_problems(data)
+        if problems:
+            return self._invalid(ctx, problems, rec)
+
+        rec.response_type = cb_type
+        rec.acknowledged_at = now
+        channel_id = int(rec.payload["channel_id"])
+        interaction: dict[str, Any] = {
+            "id": str(rec.id),
+            "type": itype,
+            "channel_id": str(channel_id),
+            "guild_id": str(self.guild_id),
+        }
+        result: dict[str, Any] = {"interaction": interaction}
+        msg_type = 20 if itype == 2 else 0
+        if cb_type == 4:
+            msg = self._new_message(
+                data or {},
+                ctx.files,
+                channel_id=channel_id,
+                msg_type=msg_type,
+                flags=(data or {}).get("flags") or 0,
+                rec=rec,
+            )
+            rec.original_message_id = int(msg["id"])
+            interaction.update(
+                response_message_id=msg["id"],
+                response_message_loading=False,
+                response_message_ephemeral=bool(msg["flags"] & MESSAGE_FLAG_EPHEMERAL),
+            )
+            result["resource"] = {"type": 4, "message": copy.deepcopy(msg)}
+        elif cb_type == 5:
+            flags = MESSAGE_FLAG_LOADING | ((data or {}).get("flags") or 0) & MESSAGE_FLAG_EPHEMERAL
+            msg = self._new_message({}, [], channel_id=channel_id, msg_type=msg_type, flags=flags, rec=rec)
+            rec.original_message_id = int(msg["id"])
+            interaction.update(
+                response_message_id=msg["id"],
+                response_message_loading=True,
+                response_message_ephemeral=bool(flags & MESSAGE_FLAG_EPHEMERAL),
+            )
+        elif cb_type in (6, 7):
+            mid = int(rec.payload["message"]["id"])
+            rec.original_message_id = mid
+            interaction.update(
+                response_message_id=str(mid),
+                response_message_loading=False,
+                response_message_ephemeral=bool(self.messages[mid]["flags"] & MESSAGE_FLAG_EPHEMERAL),
+            )
+            if cb_type == 7:
+                msg = self.messages[mid]
+                self._apply_body(msg, data or {}, ctx.files, creating=False)
+                msg["edited_timestamp"] = iso_now()
+                result["resource"] = {"type": 7, "message": copy.deepcopy(msg)}
+        elif cb_type == 8:
+            rec.autocomplete_choices = list((data or {}).get("choices") or [])
+        elif cb_type == 9:
+            rec.modal = data
+        if "with_response" not in ctx.query:
+            return Reply(204)
+        return Reply(200, result)
+
+    def _webhook_rec(self, ctx: _Ctx) -> tuple[InteractionRecord | None, Reply | None]:
+        """The interaction behind ``/webhooks/{app}/{token}``; 10015 if unknown or not yet acknowledged."""
+        rec = self._tokens.get(ctx.op.path_params["webhook_token"])
+        if rec is None or ctx.op.path_params["webhook_id"] != str(self.application_id):
+            return None, self._event(_error(404, 10015, "Unknown Webhook"), ctx.route, rec)
+        if not rec.acknowledged:
+            # The interaction webhook only exists once the interaction has been responded to.
+            return rec, self._event(_error(404, 10015, "Unknown Webhook"), ctx.route, rec)
+        return rec, None
+
+    def _webhook_target(self, ctx: _Ctx, rec: InteractionRecord) -> tuple[int | None, Reply | None]:
+        """Resolve ``@original`` or a message id to a message of this interaction."""
+        raw = ctx.op.path_params.get("message_id", "@original")
+        if raw == "@original" or "message_id" not in ctx.op.path_params:
+            mid = rec.original_message_id
+        else:
+            mid = int(raw) if raw.isdigit() else None
+            if mid is not None and mid not in self.interaction_message_ids(rec):
+                mid = None
+        if mid is None or mid not in self.messages or mid in self.deleted_message_ids:
+            return None, self._event(_error(404, 10008, "Unknown Message"), ctx.route, rec)
+        return mid, None
+
+    def _h_execute_webhook(self, ctx: _Ctx) -> Reply:
+        """POST /webhooks/{app}/{token}: followups; the first after a type-5 defer fills the original."""
+        rec, err = self._webhook_rec(ctx)
+        if err or rec is None:
+            return err  # type: ignore[return-value]
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        problems = ctx.problems + self._message_checks(
+            body, ctx.files, creating=True, allowed_flags=_CREATE_FLAGS
+        )
+        if problems:
+            return self._invalid(ctx, problems, rec)
+        original = self.messages.get(rec.original_message_id or -1)
+        if rec.response_type == 5 and original is not None and original["flags"] & MESSAGE_FLAG_LOADING:
+            self._apply_body(original, body, ctx.files, creating=True)
+            original["flags"] &= ~MESSAGE_FLAG_LOADING
+            msg = original
+        else:
+            msg = self._new_message(
+                body,
+                ctx.files,
+                channel_id=int(rec.payload["channel_id"]),
+                msg_type=0,
+                flags=body.get("flags") or 0,
+                rec=rec,
+            )
+        rec.followups.append(copy.deepcopy(msg))
+        rec._touch(int(msg["id"]))
+        wait = ctx.query.get("wait", "false").lower() in ("1", "true")
+        return Reply(200, copy.deepcopy(msg)) if wait else Reply(204)
+
+    def _h_get_webhook_message(self, ctx: _Ctx) -> Reply:
+        """GET @original or a followup by id."""
+        rec, err = self._webhook_rec(ctx)
+        if err or rec is None:
+            return err  # type: ignore[return-value]
+        mid, err = self._webhook_target(ctx, rec)
+        if err or mid is None:
+            return err  # type: ignore[return-value]
+        return Reply(200, copy.deepcopy(self.messages[mid]))
+
+    def _h_update_webhook_message(self, ctx: _Ctx) -> Reply:
+        """PATCH @original or a followup; filling a deferred (loading) original counts as creating it."""
+        rec, err = self._webhook_rec(ctx)
+        if err or rec is None:
+            return err  # type: ignore[return-value]
+        mid, err = self._webhook_target(ctx, rec)
+        if err or mid is None:
+            return err  # type: ignore[return-value]
+        msg = self.messages[mid]
+        loading = bool(msg["flags"] & MESSAGE_FLAG_LOADING)
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        target = ctx.op.path_params.get("message_id", "@original")
+        problems = ctx.problems + self._message_checks(
+            body, ctx.files, creating=loading, allowed_flags=_EDIT_FLAGS
+        )
+        now = time.monotonic()
+        if problems:
+            rec.edits.append(EditRecord(target, mid, body, now, 400))
+            return self._invalid(ctx, problems, rec)
+        self._apply_body(msg, body, ctx.files, creating=False)
+        if isinstance(body.get("flags"), int):
+            keep = msg["flags"] & (MESSAGE_FLAG_EPHEMERAL | MESSAGE_FLAG_LOADING)
+            msg["flags"] = keep | body["flags"]
+        if loading:
+            msg["flags"] &= ~MESSAGE_FLAG_LOADING
+        else:
+            msg["edited_timestamp"] = iso_now()
+        rec.edits.append(EditRecord(target, mid, body, now, 200))
+        rec._touch(mid)
+        return Reply(200, copy.deepcopy(msg))
+
+    def _h_delete_webhook_message(self, ctx: _Ctx) -> Reply:
+        """DELETE @original or a followup."""
+        rec, err = self._webhook_rec(ctx)
+        if err or rec is None:
+            return err  # type: ignore[return-value]
+        mid, err = self._webhook_target(ctx, rec)
+        if err or mid is None:
+            return err  # type: ignore[return-value]
+        self.deleted_message_ids.add(mid)
+        rec.deletes.append(mid)
+        rec._touch(mid)
+        return Reply(204)
+
+    def _channel_or_404(self, ctx: _Ctx) -> tuple[int | None, Reply | None]:
+        """The channel id of a channel route, or 10003."""
+        raw = ctx.op.path_params["channel_id"]
+        ch = self._channel(int(raw)) if raw.isdigit() else None
+        if ch is None:
+            return None, self._event(_error(404, 10003, "Unknown Channel"), ctx.route, None)
+        return int(ch["id"]), None
+
+    def _h_create_message(self, ctx: _Ctx) -> Reply:
+        """POST /channels/{id}/messages."""
+        cid, err = self._channel_or_404(ctx)
+        if err or cid is None:
+            return err  # type: ignore[return-value]
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        problems = ctx.problems + self._message_checks(
+            body, ctx.files, creating=True, allowed_flags=_CREATE_FLAGS & ~MESSAGE_FLAG_EPHEMERAL
+        )
+        if problems:
+            return self._invalid(ctx, problems)
+        msg_type = 19 if body.get("message_reference") else 0
+        msg = self._new_message(
+            body, ctx.files, channel_id=cid, msg_type=msg_type, flags=body.get("flags") or 0, rec=None
+        )
+        self._notify()
+        return Reply(200, copy.deepcopy(msg))
+
+    def _channel_message(self, ctx: _Ctx) -> tuple[int | None, Reply | None]:
+        """A message id of a channel route, or 10008."""
+        cid, err = self._channel_or_404(ctx)
+        if err or cid is None:
+            return None, err
+        raw = ctx.op.path_params["message_id"]
+        mid = int(raw) if raw.isdigit() else -1
+        if mid not in self.channel_messages.get(cid, []) or mid in self.deleted_message_ids:
+            return None, self._event(_error(404, 10008, "Unknown Message"), ctx.route, None)
+        return mid, None
+
+    def _h_get_message(self, ctx: _Ctx) -> Reply:
+        """GET /channels/{id}/messages/{id}."""
+        mid, err = self._channel_message(ctx)
+        return err if err or mid is None else Reply(200, copy.deepcopy(self.messages[mid]))  # type: ignore[return-value]
+
+    def _h_update_message(self, ctx: _Ctx) -> Reply:
+        """PATCH /channels/{id}/messages/{id}."""
+        mid, err = self._channel_message(ctx)
+        if err or mid is None:
+            return err  # type: ignore[return-value]
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        problems = ctx.problems + self._message_checks(
+            body, ctx.files, creating=False, allowed_flags=_EDIT_FLAGS
+        )
+        if problems:
+            return self._invalid(ctx, problems)
+        msg = self.messages[mid]
+        self._apply_body(msg, body, ctx.files, creating=False)
+        msg["edited_timestamp"] = iso_now()
+        self._notify()
+        return Reply(200, copy.deepcopy(msg))
+
+    def _h_delete_message(self, ctx: _Ctx) -> Reply:
+        """DELETE /channels/{id}/messages/{id}."""
+        mid, err = self._channel_message(ctx)
+        if err or mid is None:
+            return err  # type: ignore[return-value]
+        self.deleted_message_ids.add(mid)
+        self._notify()
+        return Reply(204)
+
+    def _h_typing(self, ctx: _Ctx) -> Reply:
+        """POST /channels/{id}/typing."""
+        _cid, err = self._channel_or_404(ctx)
+        return err if err else Reply(204)  # type: ignore[return-value]
+
+    def _h_get_channel(self, ctx: _Ctx) -> Reply:
+        """GET /channels/{id}."""
+        cid, err = self._channel_or_404(ctx)
+        if err or cid is None:
+            return err  # type: ignore[return-value]
+        return Reply(200, copy.deepcopy(self._channel(cid)))
+
+
+# ---------------------------------------------------------------------------
+def _json_response(reply: Reply) -> web.Response:
+    """Build the HTTP response; Content-Type must be exactly application/json for discord.py."""
+    if reply.body is None:
+        return web.Response(status=reply.status)
+    return web.Response(
+        status=reply.status,
+        body=json.dumps(reply.body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def _message_body(payload: Any) -> dict[str, Any] | None:
+    """The message part of a request: the callback's ``data`` or the body itself."""
+    if not isinstance(payload, dict):
+        return None
+    if "type" in payload and isinstance(payload.get("data"), dict) and set(payload) <= {"type", "data"}:
+        return payload["data"]
+    return payload
+
+
+def _iter_components(components: Iterable[Any]) -> Iterable[dict[str, Any]]:
+    """Every component at any depth."""
+    for c in components:
+        if isinstance(c, dict):
+            yield c
+            yield from _iter_components(c.get("components") or [])
+            if isinstance(c.get("accessory"), dict):
+                yield c["accessory"]
+
+
+def _strip_nulls(obj: Any) -> Any:
+    """Drop null members recursively (Discord omits unset option fields in responses)."""
+    if isinstance(obj, dict):
+        return {k: _strip_nulls(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_strip_nulls(v) for v in obj]
+    return obj
+
+
+def _embed_response(embed: dict[str, Any]) -> dict[str, Any]:
+    """Echo an embed the way Discord does (``type: rich``, nulls dropped)."""
+    out = _strip_nulls(copy.deepcopy(embed))
+    out.setdefault("type", "rich")
+    for f in out.get("fields", []):
+        f.setdefault("inline", False)
+    return out
+
+
+def _component_response(comp: dict[str, Any], counter: Iterable[int]) -> dict[str, Any]:
+    """Echo a component the way Discord does: nulls dropped and a numeric ``id`` on every component."""
+    out = _strip_nulls(copy.deepcopy(comp))
+    it = iter(counter)
+    out.setdefault("id", next(it))
+    if isinstance(out.get("components"), list):
+        out["components"] = [_component_response(c, it) for c in out["components"]]
+    return out
+
+
+def _command_list_problems(items: list[Any]) -> list[str]:
+    """Rules Discord enforces on command definitions beyond the schema."""
+    problems: list[str] = []
+    seen: set[tuple[str, int]] = set()
+    for i, c in enumerate(items):
+        if not isinstance(c, dict) or "name" not in c:
+            continue
+        t = c.get("type") or 1
+        key = (c["name"], t)
+        if key in seen:
+            problems.append(f"[{i}].name: duplicate command {c['name']!r}")
+        seen.add(key)
+        if t == 1:
+            problems += _chat_input_problems(c, f"[{i}]")
+    if sum(1 for c in items if isinstance(c, dict) and (c.get("type") or 1) == 1) > 100:
+        problems.append("more than 100 chat-input commands")
+    return problems
+
+
+def _chat_input_problems(c: dict[str, Any], where: str) -> list[str]:
+    """Name/description/option-order rules for a chat-input command or option tree."""
+    problems: list[str] = []
+    name = c.get("name", "")
+    if (
+        not _COMMAND_NAME_RE.match(name)
+        or name != name.lower()
+        or any(unicodedata.category(ch).startswith("Z") for ch in name)
+    ):
+        problems.append(f"{where}.name: {name!r} must be 1-32 lowercase characters without spaces")
+    desc = c.get("description") or ""
+    if not 1 <= len(desc) <= 100:
+        problems.append(f"{where}.description: chat-input commands and options need a 1-100 char description")
+    options = c.get("options") or []
+    seen_optional = False
+    names: set[str] = set()
+    for j, o in enumerate(options):
+        w = f"{where}.options[{j}]"
+        if o.get("name") in names:
+            problems.append(f"{w}.name: duplicate option {o.get('name')!r}")
+        names.add(o.get("name"))
+        if o.get("type") in (1, 2):
+            problems += _chat_input_problems(o, w)
+            continue
+        if o.get("required"):
+            if seen_optional:
+                problems.append(f"{w}: required options must come before optional ones")
+        else:
+            seen_optional = True
+        if not _COMMAND_NAME_RE.match(o.get("name", "")) or o.get("name") != str(o.get("name")).lower():
+            problems.append(f"{w}.name: {o.get('name')!r} must be 1-32 lowercase characters")
+        if not 1 <= len(o.get("description") or "") <= 100:
+            problems.append(f"{w}.description: needs 1-100 chars")
+        if len(o.get("choices") or []) > 25:
+            problems.append(f"{w}.choices: more than 25")
+        if o.get("choices") and o.get("autocomplete"):
+            problems.append(f"{w}: choices and autocomplete are mutually exclusive")
+    return problems
+
+
+def _modal_problems(data: dict[str, Any] | None) -> list[str]:
+    """A modal needs custom_id (<=100), title (<=45) and 1-5 components."""
+    if not data:
+        return ["data: a modal needs data"]
+    problems = []
+    if not 1 <= len(data.get("custom_id") or "") <= 100:
+        problems.append("data.custom_id: needs 1-100 chars")
+    if not 1 <= len(data.get("title") or "") <= 45:
+        problems.append("data.title: needs 1-45 chars")
+    if not 1 <= len(data.get("components") or []) <= 5:
+        problems.append("data.components: needs 1-5 components")
+    return problems
