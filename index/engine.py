@@ -162,3 +162,11 @@ class Engine:
         rows.sort(key=lambda r: r[0].title.casefold())
         rows.sort(key=lambda r: r[0].published or dt.date.min, reverse=True)
         return rows
+
+    def document_passage_count(self, doc_id: str) -> int:
+        """Passages indexed for one article (0 if it is not indexed)."""
+        snap = self.searcher().snapshot
+        for db_id, info in snap.documents.items():
+            if info.id == doc_id:
+                return snap.passage_counts.get(db_id, 0)
+        return 0

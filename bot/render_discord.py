@@ -1,0 +1,273 @@
+"""Rendering answers, sources and reports as Discord embeds, within Discord's limits by construction.
+
+Limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits):
+content 2,000; embed title 256, description 4,096, author 256, footer 2,048, field name 256,
+field value 1,024, 25 fields; 6,000 characters across all embeds of a message. Every builder
+here caps each part below its limit, so the sum stays under 6,000 without checking at send time.
+
+Text from articles and users is escaped where Discord would read it as markup or a mention;
+messages are also sent with ``AllowedMentions.none()``, so even a missed escape cannot ping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+import discord
+
+from index.engine import IndexStats
+from index.models import Answer, DocumentInfo, Hit
+from index.store import SyncReport
+
+from .render_text import attribution
+
+__all__ = [
+    "ACCENT",
+    "escape",
+    "render_about_embed",
+    "render_alternatives_embeds",
+    "render_answer_embed",
+    "render_error_embed",
+    "render_reindex_embed",
+    "render_sources_page",
+    "shorten",
+]
+
+ACCENT = discord.Colour.from_rgb(0, 91, 187)
+QUOTE_BUDGET = 3_000  # of the description's 4,096, after escaping and the blockquote marks
+TITLE_LIMIT = 256
+AUTHOR_LIMIT = 256
+FOOTER_BUDGET = 1_000
+FIELD_VALUE_LIMIT = 1_024
+SOURCES_PER_PAGE = 10
+
+
+_MENTION_SYNTAX = re.compile(r"<(@[!&]?|#|/)")
+
+
+def escape(text: str) -> str:
+    """Escape Markdown and neutralise mentions, so echoed text shows as typed and pings no one."""
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    # <@id>, <@&id>, <#id> and </cmd:id> would render as mention pills: break them with a zero-width space.
+    return _MENTION_SYNTAX.sub("<\u200b\\1", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut plain text to ``limit`` characters at a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def _blockquote(text: str) -> str:
+    """Prefix every line with '> ' so the passage renders as a quote."""
+    return "\n".join("> " + line for line in text.split("\n"))
+
+
+def _quote_markdown(hit: Hit, budget: int = QUOTE_BUDGET) -> tuple[str, bool]:
+    """The passage as an escaped blockquote with its best sentence in bold; (markdown, shortened?).
+
+    A passage too long for the budget is cut to whole sentences around the best one, with an
+    ellipsis where text was left out: what remains is still word for word.
+    """
+    quote = hit.quote
+    a, b = hit.highlight
+
+    def render(start: int, end: int) -> str:
+        while start < end and quote[start].isspace():
+            start += 1
+        while end > start and quote[end - 1].isspace():
+            end -= 1
+        hs, he = max(a, start), min(b, end)
+        segments = (
+            [(quote[start:hs], False), (quote[hs:he], True), (quote[he:end], False)]
+            if hs < he
+            else [(quote[start:end], False)]
+        )
+        lines = [""]
+        for text, bold in segments:
+            for i, piece in enumerate(text.split("\n")):
+                if i:
+                    lines.append("")
+                # Bold cannot span a line break inside a blockquote: wrap each line's piece on its own.
+                lines[-1] += f"**{escape(piece)}**" if bold and piece.strip() else escape(piece)
+        if start > 0:
+            lines[0] = "… " + lines[0]
+        if end < len(quote):
+            lines[-1] += " …"
+        return _blockquote("\n".join(lines))
+
+    full = render(0, len(quote))
+    if len(full) <= budget:
+        return full, False
+    # Grow a window of whole sentences around the highlight while it fits.
+    boundaries = _sentence_bounds(quote)
+    start, end = a, b
+    while True:
+        grown = False
+        for new_start, new_end in ((_prev(boundaries, start), end), (start, _next(boundaries, end, len(quote)))):
+            if (new_start, new_end) != (start, end) and len(render(new_start, new_end)) <= budget:
+                start, end, grown = new_start, new_end, True
+        if not grown:
+            break
+    window = render(start, end)
+    if len(window) <= budget:
+        return window, True
+    # Even the best sentence alone is too long: cut it between words.
+    text = quote[a:b]
+    while len(render_plain := _blockquote("**" + escape(text) + "** …")) > budget and len(text) > 10:
+        text = text[: int(len(text) * 0.9)].rsplit(" ", 1)[0] or text[: int(len(text) * 0.9)]
+    return render_plain, True
+
+
+def _sentence_bounds(text: str) -> list[int]:
+    """Offsets where a sentence may start or end (after . ! ? and a space)."""
+    bounds = {0, len(text)}
+    for i, ch in enumerate(text[:-1]):
+        if ch in ".!?" and text[i + 1] == " ":
+            bounds.add(i + 1)
+            bounds.add(i + 2)
+    return sorted(bounds)
+
+
+def _prev(bounds: list[int], pos: int) -> int:
+    earlier = [x for x in bounds if x < pos]
+    return earlier[-1] if earlier else pos
+
+
+def _next(bounds: list[int], pos: int, limit: int) -> int:
+    later = [x for x in bounds if x > pos]
+    return later[0] if later else limit
+
+
+def _timestamp(when: dt.date | dt.datetime) -> str:
+    """Discord's own date rendering, shown in each reader's time zone."""
+    if not isinstance(when, dt.datetime):
+        return when.isoformat()
+    return f"<t:{int(when.timestamp())}:R>"
+
+
+def render_answer_embed(answer: Answer, *, documents: int | None = None) -> discord.Embed:
+    """The answer: quote with its best sentence in bold, attribution (date first), relevance, corroboration."""
+    if answer.hit is None:
+        return _nothing_relevant_embed(answer, documents)
+    hit = answer.hit
+    doc = hit.document
+    quote, shortened = _quote_markdown(hit)
+    embed = discord.Embed(
+        title=shorten(doc.title, TITLE_LIMIT),
+        url=doc.url or None,
+        description=quote,
+        colour=ACCENT,
+    )
+    embed.set_author(name=shorten(attribution(doc), AUTHOR_LIMIT))
+    footer = [f"relevance {hit.score:.2f}"]
+    if shortened:
+        footer.append("passage shortened to fit; the source has the full text")
+    if hit.also_reported_by:
+        footer.append("also reported by " + "; ".join(f"{d.title} ({d.source})" for d in hit.also_reported_by))
+    embed.set_footer(text=shorten(" · ".join(footer), FOOTER_BUDGET))
+    return embed
+
+
+def _nothing_relevant_embed(answer: Answer, documents: int | None) -> discord.Embed:
+    """Nothing relevant: say so plainly and offer the closest article titles."""
+    scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
+    lines = [f"I found nothing relevant to that question in {scope}."]
+    if answer.closest:
+        lines.append("")
+        lines.append("Closest articles:")
+        lines += [f"• {escape(shorten(d.title, 200))} ({escape(attribution(d))})" for d in answer.closest]
+    return discord.Embed(title="Nothing relevant", description="\n".join(lines), colour=discord.Colour.light_grey())
+
+
+def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
+    """The next best passages, one small embed each (at most three, well under 6,000 in all)."""
+    embeds = []
+    for hit in answer.alternatives[:3]:
+        quote, _ = _quote_markdown(hit, budget=1_200)
+        embed = discord.Embed(
+            title=shorten(hit.document.title, TITLE_LIMIT),
+            url=hit.document.url or None,
+            description=quote,
+            colour=ACCENT,
+        )
+        embed.set_author(name=shorten(attribution(hit.document), AUTHOR_LIMIT))
+        embed.set_footer(text=f"relevance {hit.score:.2f}")
+        embeds.append(embed)
+    return embeds
+
+
+def render_sources_page(rows: list[tuple[DocumentInfo, int]], page: int) -> tuple[discord.Embed, int]:
+    """One page of the indexed articles (title, outlet, date, passages); returns (embed, page count)."""
+    pages = max(1, math.ceil(len(rows) / SOURCES_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    chunk = rows[page * SOURCES_PER_PAGE : (page + 1) * SOURCES_PER_PAGE]
+    lines = []
+    for info, passages in chunk:
+        title = escape(shorten(info.title, 150))
+        linked = f"[{title}]({info.url})" if info.url else title
+        lines.append(f"**{linked}**\n{escape(attribution(info))} · {passages} passages")
+    embed = discord.Embed(
+        title=f"Indexed articles ({len(rows)})",
+        description="\n".join(lines) if lines else "No articles are indexed yet.",
+        colour=ACCENT,
+    )
+    embed.set_footer(text=f"page {page + 1} of {pages}")
+    return embed, pages
+
+
+def render_about_embed(stats: IndexStats | None, *, loading: bool = False) -> discord.Embed:
+    """What the bot is, its model, and the index it answers from."""
+    embed = discord.Embed(
+        title="talksbot",
+        description=(
+            "I answer questions about the Russia–Ukraine talks in Istanbul by quoting, word for word, "
+            "the most relevant passage from my news articles, with where it comes from. "
+            "Ask with `/ask`; see the articles with `/sources`."
+        ),
+        colour=ACCENT,
+    )
+    if stats is None:
+        embed.add_field(name="Index", value="loading…" if loading else "not built yet", inline=False)
+        return embed
+    embed.add_field(name="Articles", value=str(stats.documents))
+    embed.add_field(name="Passages", value=str(stats.passages))
+    embed.add_field(name="Model", value=escape(shorten(stats.model, 200)))
+    embed.add_field(name="Index built", value=f"{_timestamp(stats.built_at)} ({stats.generation})", inline=False)
+    return embed
+
+
+def render_reindex_embed(report: SyncReport, *, title: str = "Reindexed") -> discord.Embed:
+    """What a reindex changed: counts, time, skipped files (names escaped), why it rebuilt."""
+    lines = [
+        f"**{len(report.added)}** added · **{len(report.updated)}** updated · **{len(report.removed)}** removed · "
+        f"**{len(report.unchanged)}** unchanged",
+        f"{report.documents} articles, {report.passages} passages, in {report.seconds:.1f} s",
+    ]
+    if not report.published:
+        lines.append("Nothing changed: the index was already up to date.")
+    if report.rebuilt_because:
+        lines.append(f"Rebuilt from scratch because {escape(report.rebuilt_because)}.")
+    if report.repaired:
+        lines.append(escape(shorten(report.repaired, 300)))
+    embed = discord.Embed(title=title, description="\n".join(lines), colour=ACCENT)
+    if report.skipped:
+        value = "\n".join(
+            f"• {escape(shorten(s.path, 80))}: {escape(shorten(s.reason, 120))}" for s in report.skipped[:8]
+        )
+        if len(report.skipped) > 8:
+            value += f"\n… and {len(report.skipped) - 8} more"
+        embed.add_field(name="Skipped files", value=shorten(value, FIELD_VALUE_LIMIT), inline=False)
+    return embed
+
+
+def render_error_embed(message: str) -> discord.Embed:
+    """A short, friendly error (always sent ephemeral)."""
+    return discord.Embed(description=escape(shorten(message, 1_500)), colour=discord.Colour.red())

@@ -1,0 +1,51 @@
+"""Helpers for the end-to-end Discord tests: building the bot for the fake, reading its embeds back."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="'audioop' is deprecated", category=DeprecationWarning)
+    import discord  # noqa: F401 - imported here first so later imports see it loaded
+
+from bot import create_bot
+from bot.settings import Settings
+from index.engine import Engine
+
+
+def make_settings(documents: Path, index: Path, **overrides) -> Settings:
+    """Settings for a test bot (no .env is read)."""
+    base = Settings(documents_dir=documents, index_dir=index, ask_cooldown_rate=100, ask_cooldown_seconds=1.0)
+    return base.replace(**overrides)
+
+
+def bot_factory(settings: Settings, engine: Engine | None = None, **kwargs):
+    """A harness client factory building the real bot through bot.create_bot."""
+
+    def factory(fake):
+        return create_bot(settings.replace(guild_id=fake.guild_id), engine=engine, guild_ready_timeout=0.1, **kwargs)
+
+    return factory
+
+
+def plain_quote(description: str) -> str:
+    """The passage text back from an answer embed: blockquote marks, bold, escapes and ellipses removed."""
+    lines = [line[2:] if line.startswith("> ") else line for line in description.split("\n")]
+    text = "\n".join(lines).replace("**", "")
+    text = text.replace("\u200b", "")
+    text = re.sub(r"\\(.)", r"\1", text)
+    return text.removeprefix("… ").removesuffix(" …")
+
+
+def embed_text(message: dict) -> str:
+    """All visible text of a message's embeds, for 'does it mention X' checks."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts.append((embed.get("author") or {}).get("name", ""))
+        parts.append((embed.get("footer") or {}).get("text", ""))
+        for field in embed.get("fields") or []:
+            parts += [field.get("name", ""), field.get("value", "")]
+    return "\n".join(parts)
