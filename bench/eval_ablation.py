@@ -39,7 +39,7 @@ def run(corpus_names: list[str] | None, only: list[str] | None) -> None:
     eval_set = load_eval_set(ROOT / "tests/eval/questions.yaml")
     embedder = SentenceTransformerEmbedder()
     names = corpus_names or list(eval_set.corpora)
-    print(f"| variant | corpus | acc@1 (no threshold) | threshold | acc@1 | no-answer |")
+    print("| variant | corpus | acc@1 (no threshold) | threshold | acc@1 | no-answer |")
     print("|---|---|---|---|---|---|")
     for label, (context, knobs) in VARIANTS.items():
         if only and not any(o in label for o in only):
@@ -50,11 +50,14 @@ def run(corpus_names: list[str] | None, only: list[str] | None) -> None:
                 docs.mkdir()
                 _gather(eval_set.corpora[name], docs)
                 cfg = dataclasses.replace(SearchConfig(**knobs), min_score=-10.0, alternative_min_score=-10.0)
-                engine = Engine(docs, Path(scratch) / "idx", embedder=embedder, search_config=cfg,
-                                passage_context=context)
+                engine = Engine(
+                    docs, Path(scratch) / "idx", embedder=embedder, search_config=cfg, passage_context=context
+                )
                 engine.reindex()
-                bodies = {d.id: engine.searcher().snapshot.document_body(d.id) for d in
-                          engine.searcher().snapshot.documents.values()}
+                bodies = {
+                    d.id: engine.searcher().snapshot.document_body(d.id)
+                    for d in engine.searcher().snapshot.documents.values()
+                }
                 answerable, unanswerable = [], []
                 for q in (q for q in eval_set.questions if q.corpus == name):
                     ans = engine.answer(q.q, alternatives=0)

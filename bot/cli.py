@@ -190,47 +190,72 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--documents", metavar="DIR", help="articles folder (default: DOCUMENTS_DIR or documents/)")
         p.add_argument("--index-dir", metavar="DIR", help="index folder (default: INDEX_DIR or .talksbot/index)")
 
-    p = sub.add_parser("index", help="bring the index up to date with the documents folder",
-                       description="Embed new and changed articles, drop removed ones, publish atomically.")
+    p = sub.add_parser(
+        "index",
+        help="bring the index up to date with the documents folder",
+        description="Embed new and changed articles, drop removed ones, publish atomically.",
+    )
     folders(p)
     p.add_argument("--rebuild", action="store_true", help="start from scratch instead of updating")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--quiet", action="store_true", help="print nothing when nothing changed")
     p.set_defaults(handler=cmd_index)
 
-    p = sub.add_parser("ask", help="answer a question in the terminal",
-                       description="Answer one question (builds the index first if there is none). With --json and "
-                       "no QUESTION, read questions from stdin one per line and write one JSON object per line.")
-    p.add_argument("question", nargs="?", metavar="QUESTION",
-                   help=f"the question (at most {MAX_QUESTION_CHARS} characters)")
+    p = sub.add_parser(
+        "ask",
+        help="answer a question in the terminal",
+        description="Answer one question (builds the index first if there is none). With --json and "
+        "no QUESTION, read questions from stdin one per line and write one JSON object per line.",
+    )
+    p.add_argument(
+        "question", nargs="?", metavar="QUESTION", help=f"the question (at most {MAX_QUESTION_CHARS} characters)"
+    )
     folders(p)
     p.add_argument("--json", action="store_true", help="print JSON (one object per question)")
     p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles published on or after this date")
-    p.add_argument("--alternatives", type=_positive_int, default=None, metavar="N",
-                   help="how many other passages to list (0-10, default 3)")
+    p.add_argument(
+        "--alternatives",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="how many other passages to list (0-10, default 3)",
+    )
     p.set_defaults(handler=cmd_ask)
 
-    p = sub.add_parser("eval", help="measure answer quality on an evaluation set",
-                       description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, verbatim and attribution "
-                       "shares, and the misses.")
+    p = sub.add_parser(
+        "eval",
+        help="measure answer quality on an evaluation set",
+        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, verbatim and attribution "
+        "shares, and the misses.",
+    )
     p.add_argument("file", nargs="?", metavar="FILE", help="questions YAML (default: tests/eval/questions.yaml)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--baseline", action="store_true",
-                   help="also measure plain dense search over plain paragraphs, for comparison")
+    p.add_argument(
+        "--baseline", action="store_true", help="also measure plain dense search over plain paragraphs, for comparison"
+    )
     p.add_argument("--corpus", action="append", metavar="NAME", help="only this corpus (repeatable)")
     p.set_defaults(handler=cmd_eval)
 
-    p = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)",
-                       description="Connect to Discord and answer slash commands until interrupted.")
+    p = sub.add_parser(
+        "run",
+        help="run the Discord bot (needs DISCORD_TOKEN)",
+        description="Connect to Discord and answer slash commands until interrupted.",
+    )
     folders(p)
     p.add_argument("--watch", action="store_true", help="reindex by itself when files in the documents folder change")
-    p.add_argument("--sync-global", action="store_true",
-                   help="also publish the slash commands globally at start (slow to propagate; rate-limited)")
+    p.add_argument(
+        "--sync-global",
+        action="store_true",
+        help="also publish the slash commands globally at start (slow to propagate; rate-limited)",
+    )
     p.set_defaults(handler=cmd_run)
 
-    p = sub.add_parser("sync-commands", help="publish the slash commands to Discord and exit",
-                       description="Publish the slash commands globally (default without DISCORD_GUILD_ID) or to one "
-                       "guild. Global commands take up to an hour to appear; guild commands appear at once.")
+    p = sub.add_parser(
+        "sync-commands",
+        help="publish the slash commands to Discord and exit",
+        description="Publish the slash commands globally (default without DISCORD_GUILD_ID) or to one "
+        "guild. Global commands take up to an hour to appear; guild commands appear at once.",
+    )
     target = p.add_mutually_exclusive_group()
     target.add_argument("--global", dest="global_", action="store_true", help="publish globally")
     target.add_argument("--guild", type=int, metavar="ID", help="publish to this guild only")

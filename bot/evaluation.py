@@ -56,7 +56,9 @@ def render_misses(results: list[CorpusResult]) -> str:
             else:
                 quote = hit.quote if len(hit.quote) < 100 else hit.quote[:99] + "…"
                 rank = f", correct at rank {miss.rank}" if miss.rank else ""
-                lines.append(f"    got: {hit.score:.3f} {hit.document.id} ({attribution(hit.document)}) «{quote}»{rank}")
+                lines.append(
+                    f"    got: {hit.score:.3f} {hit.document.id} ({attribution(hit.document)}) «{quote}»{rank}"
+                )
     return "\n".join(lines) if lines else "(none)"
 
 
@@ -77,20 +79,27 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
             on_corpus=lambda name, v=variant: print(f"evaluating {v.name} on {name} ...", file=sys.stderr),
         )
     if args.json:
-        print(json.dumps(
-            {
-                name: {
-                    "metrics": [r.metrics() for r in results],
-                    "misses": [
-                        {"id": m.question.id, "question": m.question.q, "rank": m.rank,
-                         "got": m.answer.hit.to_json() if m.answer.hit else None}
-                        for r in results for m in r.misses
-                    ],
-                }
-                for name, results in report.items()
-            },
-            ensure_ascii=False,
-        ))
+        print(
+            json.dumps(
+                {
+                    name: {
+                        "metrics": [r.metrics() for r in results],
+                        "misses": [
+                            {
+                                "id": m.question.id,
+                                "question": m.question.q,
+                                "rank": m.rank,
+                                "got": m.answer.hit.to_json() if m.answer.hit else None,
+                            }
+                            for r in results
+                            for m in r.misses
+                        ],
+                    }
+                    for name, results in report.items()
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     for name, results in report.items():
         print(render_eval_table(results, title=f"## {name}"))

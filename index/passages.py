@@ -34,7 +34,9 @@ TokenCounter = Callable[[str], int]
 _LIST_MARKER = re.compile(r"[ \t]*(?:[*\-+•]|\d{1,3}[.)])[ \t]+")
 _HEADING = re.compile(r"[ \t]*#{1,6}(?:[ \t]|$)")
 _RULE = re.compile(r"[ \t]*(?:-{3,}|\*{3,}|_{3,}|={3,})[ \t]*$")
-_BYLINE = re.compile(r"[ \t]*(?:\*\*|_)?By[ \t]+[A-Z][\w.'’-]*(?:[ \t,]+(?:and[ \t]+)?[A-Z][\w.'’-]*){0,6}(?:\*\*|_)?[ \t]*$")
+_BYLINE = re.compile(
+    r"[ \t]*(?:\*\*|_)?By[ \t]+[A-Z][\w.'’-]*(?:[ \t,]+(?:and[ \t]+)?[A-Z][\w.'’-]*){0,6}(?:\*\*|_)?[ \t]*$"
+)
 _CREDIT = re.compile(
     r"[ \t]*[(\[]?[ \t]*(?:Additional[ \t]+)?(?:reporting|writing|editing|edited|compiled|produced|"
     r"translated|research)[ \t]+by\b",

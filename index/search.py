@@ -142,13 +142,13 @@ class Searcher:
         cfg = self.config
         widen = 4 if since else 1
         dense = self.snapshot.dense_search(query, cfg.dense_candidates * widen)
-        lexical = self.snapshot.lexical_search(lexical_query(text), cfg.lexical_candidates * widen) if cfg.hybrid else []
+        lexical = (
+            self.snapshot.lexical_search(lexical_query(text), cfg.lexical_candidates * widen) if cfg.hybrid else []
+        )
         ids = [pid for pid, _ in dense] + [pid for pid, _ in lexical]
         passages = self.snapshot.fetch(ids)
         if since is not None:
-            passages = {
-                pid: p for pid, p in passages.items() if p.document.published and p.document.published >= since
-            }
+            passages = {pid: p for pid, p in passages.items() if p.document.published and p.document.published >= since}
         bm25 = dict(lexical)
         top_bm25 = max(bm25.values(), default=0.0)
         dates = QuestionDates.parse(text)
@@ -253,15 +253,28 @@ def _best_sentence_index(words: set[str], cand: _Candidate) -> int:
 _MONTHS = {
     name: number
     for number, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
-         ("november", "nov"), ("december", "dec")],
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
         start=1,
     )
     for name in names
 }
 # "may" is a month only where a date would stand: "in May", "on 16 May", "May 16", "mid-May".
-_MAY_AS_MONTH = re.compile(r"\b(?:in|of|on|since|until|till|by|early|late|mid|before|after|\d{1,2})[\s-]+may\b|\bmay\s+\d{1,2}\b")
+_MAY_AS_MONTH = re.compile(
+    r"\b(?:in|of|on|since|until|till|by|early|late|mid|before|after|\d{1,2})[\s-]+may\b|\bmay\s+\d{1,2}\b"
+)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 
 

@@ -50,9 +50,7 @@ def _is_sentence_end(text: str, punct_start: int, cut: int, end: int) -> bool:
     if bare in _ABBREVIATIONS:
         return False
     # Initials and dotted acronyms: "J. Smith", "U.S. President", "U.N. envoy".
-    if re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", word):
-        return False
-    return True
+    return not re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", word)
 
 
 def _append_trimmed(spans: list[tuple[int, int]], text: str, a: int, b: int) -> None:

@@ -340,7 +340,7 @@ class Snapshot:
         out: dict[int, StoredPassage] = {}
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT id, document_id, start, \"end\", text, sentences, embedding, sentence_embeddings "
+                f'SELECT id, document_id, start, "end", text, sentences, embedding, sentence_embeddings '
                 f"FROM passages WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
@@ -447,9 +447,7 @@ class IndexStore:
             raise IndexCorrupt(f"The index database {directory / SQLITE_NAME} is damaged ({err}).") from None
         if count != index.ntotal:
             conn.close()
-            raise IndexCorrupt(
-                f"The index in {directory} is inconsistent ({count} passages, {index.ntotal} vectors)."
-            )
+            raise IndexCorrupt(f"The index in {directory} is inconsistent ({count} passages, {index.ntotal} vectors).")
         try:
             return Snapshot(directory, manifest, conn, index)
         except sqlite3.DatabaseError as err:
@@ -732,9 +730,12 @@ class IndexStore:
         """Delete removed and changed documents, insert new versions; return removed and added vectors."""
         removed_ids: list[int] = []
         for path in plan.removed_ids + plan.updated_ids:
-            ids = [r[0] for r in conn.execute(
-                "SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id WHERE d.path = ?", (path,)
-            )]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id WHERE d.path = ?", (path,)
+                )
+            ]
             removed_ids.extend(ids)
             conn.executemany("DELETE FROM passages_fts WHERE rowid = ?", [(i,) for i in ids])
             conn.execute("DELETE FROM passages WHERE document_id = (SELECT id FROM documents WHERE path = ?)", (path,))
@@ -748,9 +749,16 @@ class IndexStore:
                 "INSERT INTO documents (path, title, source, author, published, url, body, body_offset, "
                 "content_hash, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    info.id, info.title, info.source, info.author,
+                    info.id,
+                    info.title,
+                    info.source,
+                    info.author,
                     info.published.isoformat() if info.published else None,
-                    info.url, doc.body, doc.body_offset, doc.content_hash, now,
+                    info.url,
+                    doc.body,
+                    doc.body_offset,
+                    doc.content_hash,
+                    now,
                 ),
             )
             doc_rowid = cur.lastrowid
@@ -759,9 +767,14 @@ class IndexStore:
                     'INSERT INTO passages (document_id, ordinal, start, "end", text, sentences, embedding, '
                     "sentence_embeddings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        doc_rowid, ordinal, passage.start, passage.end, passage.text,
+                        doc_rowid,
+                        ordinal,
+                        passage.start,
+                        passage.end,
+                        passage.text,
                         json.dumps([list(s) for s in passage.sentences]),
-                        _to_blob(vec.vector), _to_blob(vec.sentence_vectors, np.float16),
+                        _to_blob(vec.vector),
+                        _to_blob(vec.sentence_vectors, np.float16),
                     ),
                 )
                 pid = int(cur.lastrowid or 0)
@@ -867,10 +880,8 @@ def _versions() -> dict[str, str]:
 
     out = {"python": platform.python_version(), "faiss": faiss.__version__}
     for dist in ("talksbot", "sentence-transformers", "torch", "transformers"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 

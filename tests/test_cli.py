@@ -127,8 +127,14 @@ def test_a_broken_file_is_reported_by_name_and_the_rest_indexed(workdir):
 def test_options_override_the_environment(workdir, tmp_path):
     """--documents and --index-dir take precedence over DOCUMENTS_DIR and INDEX_DIR."""
     proc = run(
-        "index", "--documents", str(workdir / "documents"), "--index-dir", str(tmp_path / "idx"), "--json",
-        cwd=tmp_path, env={"DOCUMENTS_DIR": "/nonexistent", "INDEX_DIR": "/nonexistent"},
+        "index",
+        "--documents",
+        str(workdir / "documents"),
+        "--index-dir",
+        str(tmp_path / "idx"),
+        "--json",
+        cwd=tmp_path,
+        env={"DOCUMENTS_DIR": "/nonexistent", "INDEX_DIR": "/nonexistent"},
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "idx" / "CURRENT").is_file()

@@ -59,9 +59,7 @@ class PingView(discord.ui.View):
 class FeedbackModal(discord.ui.Modal, title="Feedback"):
     """A one-field modal."""
 
-    text: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(
-        label="Your feedback", custom_id="fb:text"
-    )
+    text: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(label="Your feedback", custom_id="fb:text")
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         """Thank the user, quoting the submitted value."""
@@ -75,9 +73,7 @@ class MiniBot(discord.Client):
         """Slash commands only; everything is sent with AllowedMentions.none()."""
         # guild_ready_timeout: discord.py waits this long after the last GUILD_CREATE
         # before on_ready (default 2 s); the fake sends its only guild at once.
-        super().__init__(
-            intents=discord.Intents.default(), allowed_mentions=NO_PINGS, guild_ready_timeout=0.1
-        )
+        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_PINGS, guild_ready_timeout=0.1)
         self.tree = app_commands.CommandTree(self)
         self.sync_guild_id = sync_guild_id
         self._add_commands()
@@ -105,9 +101,7 @@ class MiniBot(discord.Client):
 
         @tree.command(name="echo", description="Reply with the given text")
         @app_commands.describe(text="What to say", times="How many times", shout="Upper-case it")
-        async def echo(
-            interaction: discord.Interaction, text: str, times: int = 1, shout: bool = False
-        ) -> None:
+        async def echo(interaction: discord.Interaction, text: str, times: int = 1, shout: bool = False) -> None:
             out = " ".join([text.upper() if shout else text] * times)
             await interaction.response.send_message(out, ephemeral=True)
 
@@ -122,17 +116,13 @@ class MiniBot(discord.Client):
 
         @tree.command(name="pingeveryone", description="Reply allowing @everyone pings (breaks the rule)")
         async def pingeveryone(interaction: discord.Interaction) -> None:
-            await interaction.response.send_message(
-                "hi", allowed_mentions=discord.AllowedMentions(everyone=True)
-            )
+            await interaction.response.send_message("hi", allowed_mentions=discord.AllowedMentions(everyone=True))
 
         @tree.command(name="announce", description="Post to the channel without allowed_mentions")
         async def announce(interaction: discord.Interaction) -> None:
             await interaction.response.defer(ephemeral=True)
             # A raw request, as a careless bot might make: no allowed_mentions at all.
-            route = discord.http.Route(
-                "POST", "/channels/{channel_id}/messages", channel_id=interaction.channel_id
-            )
+            route = discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=interaction.channel_id)
             try:
                 await interaction.client.http.request(route, json={"content": "hello channel"})
             finally:
@@ -192,9 +182,7 @@ class MiniBot(discord.Client):
             await interaction.response.send_message(f"topic: {name}")
 
         @topic.autocomplete("name")
-        async def topic_complete(
-            interaction: discord.Interaction, current: str
-        ) -> list[app_commands.Choice[str]]:
+        async def topic_complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
             topics = ["ceasefire", "prisoner exchange", "istanbul memorandum"]
             return [app_commands.Choice(name=t, value=t) for t in topics if current.lower() in t]
 
@@ -437,9 +425,7 @@ def test_validator_is_not_vacuous() -> None:
     assert msg is not None and spec.validate_response(msg, 200, {"id": "1", "content": "no other fields"})
     assert message_problems({"content": "hi", "allowed_mentions": {"parse": []}}, creating=True) == []
     assert message_problems({"content": "hi"}, creating=True)
-    assert message_problems(
-        {"content": "hi", "allowed_mentions": {"parse": [], "users": ["1"]}}, creating=True
-    )
+    assert message_problems({"content": "hi", "allowed_mentions": {"parse": [], "users": ["1"]}}, creating=True)
     many = [{"title": "t" * 256, "description": "d" * 4096}, {"description": "e" * 1700}]
     assert any(
         "total embed text" in p
@@ -485,9 +471,7 @@ def test_blocked_loop_shows_as_heartbeat_gap_and_lag(harness: DiscordHarness) ->
     rec = harness.slash("block")
     assert harness.wait_final(rec)["content"] == "unblocked"
     # One more heartbeat after the block, so the gap is closed inside the window.
-    harness.call(
-        harness.fake.wait_until(lambda: any(t > rec.acknowledged_at for t in harness.fake.heartbeats))
-    )
+    harness.call(harness.fake.wait_until(lambda: any(t > rec.acknowledged_at for t in harness.fake.heartbeats)))
     t3 = harness.now()
     assert harness.max_loop_lag(t2, t3) > 0.5
     assert harness.max_heartbeat_gap(t2, t3) > 0.5

@@ -109,7 +109,9 @@ def test_passages_fit_the_real_model(embedder):
 
 def test_tiny_fragments_are_not_passages():
     """A two-word line ('Read more') cannot answer anything and is dropped."""
-    assert texts("Read more\nThe talks ended on Friday without a deal.\n") == ["The talks ended on Friday without a deal."]
+    assert texts("Read more\nThe talks ended on Friday without a deal.\n") == [
+        "The talks ended on Friday without a deal."
+    ]
 
 
 @pytest.mark.parametrize(

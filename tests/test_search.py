@@ -110,7 +110,7 @@ def test_cleaning_keeps_words_and_drops_invisible_characters():
     assert clean_question("  who\u200b is\x00 the\tspokesman?  ") == "who is the spokesman?"
 
 
-@pytest.mark.parametrize("hostile", ['NEAR(', '"unbalanced', "*", "AND OR NOT", "'; DROP TABLE passages; --", "col:x"])
+@pytest.mark.parametrize("hostile", ["NEAR(", '"unbalanced', "*", "AND OR NOT", "'; DROP TABLE passages; --", "col:x"])
 def test_fts_syntax_in_a_question_is_only_ever_plain_words(hostile):
     """The lexical query quotes every term: FTS5 operators and SQL never reach the engine as syntax."""
     match = lexical_query(f"ceasefire {hostile}")

@@ -13,7 +13,10 @@ from index.errors import IndexBusy, IndexCorrupt, IndexIncompatible, IndexMissin
 from index.store import CURRENT_NAME, FAISS_NAME, SQLITE_NAME, BuildConfig, IndexStore
 from tests.conftest import REUTERS, REWRITE, FakeEmbedder
 
-NEW = "---\ntitle: Second round\nsource: Wire\npublished: 2025-06-02\n---\nThe second round ended with a memorandum swap.\n"
+NEW = (
+    "---\ntitle: Second round\nsource: Wire\npublished: 2025-06-02\n---\n"
+    "The second round ended with a memorandum swap.\n"
+)
 
 
 @pytest.fixture

@@ -130,9 +130,7 @@ class DiscordHarness:
         if self._started:
             return self
         if DiscordHarness._active is not None:
-            raise RuntimeError(
-                "another DiscordHarness is running; close it first (Route.BASE is process-wide)"
-            )
+            raise RuntimeError("another DiscordHarness is running; close it first (Route.BASE is process-wide)")
         DiscordHarness._active = self
         self._started = True
         logging.getLogger().addHandler(self._log_collector)
@@ -162,9 +160,7 @@ class DiscordHarness:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.fake.gateway_url)
         self._probe_task = asyncio.create_task(self._lag_probe(), name="fakediscord-lag-probe")
         self.client = self._make_client()
-        self._client_task = asyncio.create_task(
-            self.client.start(self.client_token), name="fakediscord-client"
-        )
+        self._client_task = asyncio.create_task(self.client.start(self.client_token), name="fakediscord-client")
         await self._race(self.fake.wait_ready(self.ready_timeout), "gateway READY")
         await self._race(self.client.wait_until_ready(), "client ready (on_ready)")
         if self.wait_for_sync:
@@ -276,9 +272,7 @@ class DiscordHarness:
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         """Run ``coro`` on the harness loop and return its result (sync, for tests)."""
         if threading.current_thread() is self._thread:
-            raise RuntimeError(
-                "DiscordHarness.call() from the harness loop itself would deadlock; await instead"
-            )
+            raise RuntimeError("DiscordHarness.call() from the harness loop itself would deadlock; await instead")
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return fut.result(timeout)
@@ -353,9 +347,7 @@ class DiscordHarness:
         timeout: float = 10.0,
     ) -> InteractionRecord:
         """Send an autocomplete request for option ``focused`` (its partial text is in ``options``)."""
-        return self.call(
-            self.fake.autocomplete(name, options, focused, member=member, subcommand=subcommand), timeout
-        )
+        return self.call(self.fake.autocomplete(name, options, focused, member=member, subcommand=subcommand), timeout)
 
     def submit_modal(
         self,
@@ -391,9 +383,7 @@ class DiscordHarness:
         """Pick ``values`` in a string select."""
         return self.call(self.fake.select(target, custom_id, values, member=member), timeout)
 
-    def wait_final(
-        self, rec: InteractionRecord, timeout: float = 5.0, *, settle: float = 0.1
-    ) -> dict[str, Any]:
+    def wait_final(self, rec: InteractionRecord, timeout: float = 5.0, *, settle: float = 0.1) -> dict[str, Any]:
         """Block until the interaction's final visible message state (see InteractionRecord.wait_final)."""
         return self.call(rec.wait_final(timeout, settle=settle), timeout + 5)
 
@@ -424,9 +414,7 @@ class DiscordHarness:
         """Largest event-loop oversleep among probe samples overlapping [since, until]."""
         since = float("-inf") if since is None else since
         until = float("inf") if until is None else until
-        return max(
-            (lag for t0, t1, lag in list(self._lag_samples) if t1 >= since and t0 <= until), default=0.0
-        )
+        return max((lag for t0, t1, lag in list(self._lag_samples) if t1 >= since and t0 <= until), default=0.0)
 
     def max_heartbeat_gap(self, since: float | None = None, until: float | None = None) -> float:
         """Longest stretch without a heartbeat reaching the fake within [since, until]."""
@@ -455,9 +443,7 @@ class DiscordHarness:
             if e.at >= since and e.code not in allowed
         ]
         if not allow_logged_errors:
-            lines += [
-                f"logged: {r.getMessage()}" for r in self._log_collector.records if r.created >= _wall(since)
-            ]
+            lines += [f"logged: {r.getMessage()}" for r in self._log_collector.records if r.created >= _wall(since)]
         lines += [f"loop error: {c.get('message')}" for c in self.loop_errors]
         if lines:
             raise AssertionError("fake Discord found problems:\n  " + "\n  ".join(lines))

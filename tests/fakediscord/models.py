@@ -69,9 +69,7 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def user_payload(
-    user_id: int, name: str, *, bot: bool = False, global_name: str | None = None
-) -> dict[str, Any]:
+def user_payload(user_id: int, name: str, *, bot: bool = False, global_name: str | None = None) -> dict[str, Any]:
     """A UserResponse-shaped user object."""
     data: dict[str, Any] = {
         "id": str(user_id),

@@ -130,9 +130,7 @@ class OpenAPISpec:
         self.raw: dict[str, Any] = dict(doc)
         self.request_doc: dict[str, Any] = copy.deepcopy(self.raw)
         self.patches: list[str] = _patch_for_requests(self.request_doc)
-        self._raw_registry: Registry = Registry().with_resource(
-            _RAW_URI, DRAFT202012.create_resource(self.raw)
-        )
+        self._raw_registry: Registry = Registry().with_resource(_RAW_URI, DRAFT202012.create_resource(self.raw))
         self._req_registry: Registry = Registry().with_resource(
             _REQUEST_URI, DRAFT202012.create_resource(self.request_doc)
         )
@@ -171,9 +169,7 @@ class OpenAPISpec:
                 params = dict(zip(names, m.groups(), strict=True))
                 return Operation(method.upper(), template, item[method].get("operationId", ""), params), None
         if templates_seen:
-            allowed = sorted(
-                {m.upper() for t in templates_seen for m in self.raw["paths"][t] if m in _HTTP_METHODS}
-            )
+            allowed = sorted({m.upper() for t in templates_seen for m in self.raw["paths"][t] if m in _HTTP_METHODS})
             return (
                 None,
                 f"method {method.upper()} not allowed on {templates_seen[0]} (allowed: {', '.join(allowed)})",
@@ -220,9 +216,7 @@ class OpenAPISpec:
             if p is None:
                 problems.append(f"undeclared query parameter {key!r}")
                 continue
-            problems += self._check_value(
-                p["schema"], _coerce_query(p["schema"], raw, self.raw), f"query {key}"
-            )
+            problems += self._check_value(p["schema"], _coerce_query(p["schema"], raw, self.raw), f"query {key}")
         return problems
 
     def _check_value(self, schema: dict[str, Any], value: Any, where: str) -> list[str]:
@@ -328,11 +322,7 @@ def _rebase_refs(schema: Any, base: str) -> Any:
     """Copy ``schema`` with local ``#/...`` refs pointed at the registered document ``base``."""
     if isinstance(schema, dict):
         return {
-            k: (
-                base + v
-                if k == "$ref" and isinstance(v, str) and v.startswith("#")
-                else _rebase_refs(v, base)
-            )
+            k: (base + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rebase_refs(v, base))
             for k, v in schema.items()
         }
     if isinstance(schema, list):
@@ -601,9 +591,7 @@ def allowed_mentions_problems(body: Mapping[str, Any], *, creating: bool) -> lis
     am = body.get("allowed_mentions", None)
     if am is None:
         return (
-            ["allowed_mentions: missing (every message must be sent with AllowedMentions.none())"]
-            if creating
-            else []
+            ["allowed_mentions: missing (every message must be sent with AllowedMentions.none())"] if creating else []
         )
     if not isinstance(am, dict):
         return ["allowed_mentions: must be an object"]

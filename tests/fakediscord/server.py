@@ -144,9 +144,7 @@ def _errors_tree(problems: Iterable[str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for p in problems:
         where, _, msg = p.partition(": ")
-        keys = (
-            [k for k in re.split(r"\.|\[(\d+)\]", where) if k] if where and where != "<body>" else ["_root"]
-        )
+        keys = [k for k in re.split(r"\.|\[(\d+)\]", where) if k] if where and where != "<body>" else ["_root"]
         node = tree
         for k in keys:
             node = node.setdefault(k, {})
@@ -194,9 +192,7 @@ class FakeDiscord:
         self.bot_role_id = self.snowflake()
         self.roles: list[dict[str, Any]] = [
             models.role_payload(self.guild_id, "@everyone", permissions=DEFAULT_MEMBER_PERMISSIONS),
-            models.role_payload(
-                self.snowflake(), "Moderator", permissions=str(models.PERM_MANAGE_GUILD), position=1
-            ),
+            models.role_payload(self.snowflake(), "Moderator", permissions=str(models.PERM_MANAGE_GUILD), position=1),
             models.role_payload(
                 self.bot_role_id,
                 bot_name,
@@ -208,9 +204,7 @@ class FakeDiscord:
         ]
         self.channels: list[dict[str, Any]] = [
             models.category_payload(self.category_id, self.guild_id, "Text Channels"),
-            models.text_channel_payload(
-                self.channel_id, self.guild_id, "general", parent_id=self.category_id
-            ),
+            models.text_channel_payload(self.channel_id, self.guild_id, "general", parent_id=self.category_id),
             models.voice_channel_payload(
                 self.voice_channel_id, self.guild_id, "General", parent_id=self.category_id, position=1
             ),
@@ -333,9 +327,7 @@ class FakeDiscord:
             self._changed.set()
             self._changed = asyncio.Event()
 
-    async def wait_until(
-        self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
-    ) -> Any:
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
         """Wait until ``predicate()`` is truthy (re-checked on every fake state change)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -543,8 +535,7 @@ class FakeDiscord:
             if c["name"] == name and c.get("type", 1) == type_:
                 return c, None
         known = sorted(
-            {c["name"] for c in self.global_commands}
-            | {c["name"] for c in self.guild_commands.get(self.guild_id, [])}
+            {c["name"] for c in self.global_commands} | {c["name"] for c in self.guild_commands.get(self.guild_id, [])}
         )
         raise ValueError(f"no synced command {name!r} (type {type_}); synced: {known}")
 
@@ -718,9 +709,7 @@ class FakeDiscord:
             wrappers.append(d)
             defs = d.get("options") or []
         if any(o["type"] in (1, 2) for o in defs):
-            raise ValueError(
-                f"/{name} {subcommand or ''}: choose a subcommand from {[o['name'] for o in defs]}"
-            )
+            raise ValueError(f"/{name} {subcommand or ''}: choose a subcommand from {[o['name'] for o in defs]}")
         built, resolved = self._build_options(defs, options, dict(attachments or {}), focused)
         for w in reversed(wrappers):
             built = [{"name": w["name"], "type": w["type"], "options": built}]
@@ -925,9 +914,7 @@ class FakeDiscord:
                 await self._send(conn, frame)
             return self.session.seq
 
-    async def drop_gateway(
-        self, code: int = 4000, reason: str = "fake Discord dropped the connection"
-    ) -> None:
+    async def drop_gateway(self, code: int = 4000, reason: str = "fake Discord dropped the connection") -> None:
         """Close the live gateway socket with a resumable code; discord.py reconnects and RESUMEs."""
         assert self._gw_lock is not None
         async with self._gw_lock:
@@ -981,9 +968,7 @@ class FakeDiscord:
         """The gateway websocket: HELLO, then IDENTIFY/RESUME, heartbeats, member requests."""
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
-        conn = GatewayConnection(
-            ws=ws, path=request.path, query=dict(request.query), opened_at=time.monotonic()
-        )
+        conn = GatewayConnection(ws=ws, path=request.path, query=dict(request.query), opened_at=time.monotonic())
         self.connections.append(conn)
         if request.query.get("encoding", "json") != "json" or request.query.get("v") != "10":
             self._violate(f"GATEWAY {request.path}", [f"unexpected gateway query {dict(request.query)}"])
@@ -1241,17 +1226,13 @@ class FakeDiscord:
                     )
                 )
             else:
-                problems.append(
-                    f"unexpected multipart field {name!r} (Discord takes payload_json and files[n])"
-                )
+                problems.append(f"unexpected multipart field {name!r} (Discord takes payload_json and files[n])")
         if payload is None:
             problems.append("multipart request without payload_json")
         if len(files) > 10:
             problems.append(f"{len(files)} files > 10")
         attachment_ids = {
-            str(a.get("id"))
-            for a in (_message_body(payload) or {}).get("attachments") or []
-            if isinstance(a, dict)
+            str(a.get("id")) for a in (_message_body(payload) or {}).get("attachments") or [] if isinstance(a, dict)
         }
         for f in files:
             idx = f.field_name[len("files[") : -1]
@@ -1264,9 +1245,7 @@ class FakeDiscord:
         self.requests.append(RequestLog(method, path, op_id, status, time.monotonic()))
         self._notify()
 
-    def _violate(
-        self, route: str, reasons: list[str], body: Any = None, rec: InteractionRecord | None = None
-    ) -> None:
+    def _violate(self, route: str, reasons: list[str], body: Any = None, rec: InteractionRecord | None = None) -> None:
         """Record a violation (and on the interaction's record)."""
         v = Violation(route, list(reasons), body, rec.id if rec else None)
         self.violations.append(v)
@@ -1383,34 +1362,26 @@ class FakeDiscord:
 
     def _store_upload(self, f: UploadedFile, channel_id: int, meta: dict[str, Any]) -> dict[str, Any]:
         """Host an uploaded file and return its attachment object."""
-        att = self.host_attachment(
-            meta.get("filename") or f.filename, f.data, f.content_type, ephemeral=False
-        )
+        att = self.host_attachment(meta.get("filename") or f.filename, f.data, f.content_type, ephemeral=False)
         if meta.get("description"):
             att["description"] = meta["description"]
         return att
 
-    def _message_checks(
-        self, body: Any, files: list[UploadedFile], *, creating: bool, allowed_flags: int
-    ) -> list[str]:
+    def _message_checks(self, body: Any, files: list[UploadedFile], *, creating: bool, allowed_flags: int) -> list[str]:
         """Limits, product rules and flag checks for one message body."""
         if body is None:
             body = {}
         problems = message_problems(body, creating=creating, has_files=bool(files))
         flags = body.get("flags") if isinstance(body, dict) else None
         if isinstance(flags, int) and flags & ~allowed_flags:
-            problems.append(
-                f"flags: {flags} sets bits Discord does not accept here (allowed mask {allowed_flags})"
-            )
+            problems.append(f"flags: {flags} sets bits Discord does not accept here (allowed mask {allowed_flags})")
         return problems
 
     # ------------------------------------------------------------- handlers
     def _h_get_my_user(self, ctx: _Ctx) -> Reply:
         """GET /users/@me."""
         user = copy.deepcopy(self.bot_user)
-        user.update(
-            {"mfa_enabled": False, "locale": "en-US", "premium_type": 0, "email": None, "verified": True}
-        )
+        user.update({"mfa_enabled": False, "locale": "en-US", "premium_type": 0, "email": None, "verified": True})
         user.pop("primary_guild", None)
         return Reply(200, user)
 
@@ -1470,9 +1441,7 @@ class FakeDiscord:
             "type": t,
             "name": item["name"],
             "description": item.get("description") or "",
-            "dm_permission": item.get("dm_permission", True)
-            if item.get("dm_permission") is not None
-            else True,
+            "dm_permission": item.get("dm_permission", True) if item.get("dm_permission") is not None else True,
             "contexts": item.get("contexts"),
             "integration_types": item.get("integration_types") or [0],
             "nsfw": bool(item.get("nsfw") or False),
@@ -1549,9 +1518,7 @@ class FakeDiscord:
     ) -> Reply:
         """Decide and apply the initial response."""
         if rec.acknowledged:
-            return self._event(
-                _error(400, 40060, "Interaction has already been acknowledged."), ctx.route, rec
-            )
+            return self._event(_error(400, 40060, "Interaction has already been acknowledged."), ctx.route, rec)
         if now - rec.created_at > self.ack_deadline:
             return self._event(_error(404, 10062, "Unknown interaction"), ctx.route, rec)
         problems = list(ctx.problems)
@@ -1656,9 +1623,7 @@ class FakeDiscord:
         if err or rec is None:
             return err  # type: ignore[return-value]
         body = ctx.body if isinstance(ctx.body, dict) else {}
-        problems = ctx.problems + self._message_checks(
-            body, ctx.files, creating=True, allowed_flags=_CREATE_FLAGS
-        )
+        problems = ctx.problems + self._message_checks(body, ctx.files, creating=True, allowed_flags=_CREATE_FLAGS)
         if problems:
             return self._invalid(ctx, problems, rec)
         original = self.messages.get(rec.original_message_id or -1)
@@ -1702,9 +1667,7 @@ class FakeDiscord:
         loading = bool(msg["flags"] & MESSAGE_FLAG_LOADING)
         body = ctx.body if isinstance(ctx.body, dict) else {}
         target = ctx.op.path_params.get("message_id", "@original")
-        problems = ctx.problems + self._message_checks(
-            body, ctx.files, creating=loading, allowed_flags=_EDIT_FLAGS
-        )
+        problems = ctx.problems + self._message_checks(body, ctx.files, creating=loading, allowed_flags=_EDIT_FLAGS)
         now = time.monotonic()
         if problems:
             rec.edits.append(EditRecord(target, mid, body, now, 400))
@@ -1782,9 +1745,7 @@ class FakeDiscord:
         if err or mid is None:
             return err  # type: ignore[return-value]
         body = ctx.body if isinstance(ctx.body, dict) else {}
-        problems = ctx.problems + self._message_checks(
-            body, ctx.files, creating=False, allowed_flags=_EDIT_FLAGS
-        )
+        problems = ctx.problems + self._message_checks(body, ctx.files, creating=False, allowed_flags=_EDIT_FLAGS)
         if problems:
             return self._invalid(ctx, problems)
         msg = self.messages[mid]
