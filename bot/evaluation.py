@@ -23,6 +23,7 @@ _COLUMNS = (
     ("recall_at_3", "recall@3", "{:.3f}"),
     ("mrr_at_5", "MRR@5", "{:.3f}"),
     ("no_answer_accuracy", "no-answer", "{:.3f}"),
+    ("highlight", "highlight", "{:.3f}"),
     ("verbatim", "verbatim", "{:.0%}"),
     ("attributed", "attributed", "{:.0%}"),
 )

@@ -57,10 +57,14 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     if hit.also_reported_by:
         lines.append("Also reported by: " + "; ".join(f"{d.title} ({attribution(d)})" for d in hit.also_reported_by))
     if answer.alternatives:
-        lines.append("Other relevant passages:")
+        # The terminal has no "More sources" button: the next passages follow in full, as quotes.
+        lines += ["", "Other relevant passages:"]
         for alt in answer.alternatives:
-            preview = alt.quote if len(alt.quote) <= 90 else alt.quote[:89].rstrip() + "…"
-            lines.append(f"  - {alt.score:.2f} {preview} ({attribution(alt.document)})")
+            lines += [
+                "",
+                f"  “{alt.quote}”",
+                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}",
+            ]
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ Metrics, per corpus:
 - accuracy@1: answerable questions whose answer (the best hit) is correct;
 - recall@3 / MRR@5: over the best hit and the alternatives, as the user sees them;
 - no-answer accuracy: unanswerable questions answered "nothing relevant";
+- highlight: correct best hits whose highlighted sentence contains (overlaps) the expected snippet;
 - verbatim: hits whose quote is exactly the file's text at the hit's offsets;
 - attributed: hits whose title and source are present and match the file's front matter.
 """
@@ -96,6 +97,7 @@ class QuestionResult:
     question: EvalQuestion
     answer: Answer
     rank: int | None  # 1-based rank of the first correct hit among those shown, None if none
+    highlight_ok: bool | None  # for a correct best hit: does the bold sentence hold the answer?
     verbatim: bool
     attributed: bool
 
@@ -143,6 +145,11 @@ class CorpusResult:
         return sum(1 / k for k in ranks if k is not None and k <= 5) / len(ranks) if ranks else 1.0
 
     @property
+    def highlight_accuracy(self) -> float:
+        """Share of correct best hits whose highlighted sentence overlaps the expected snippet."""
+        return self._share(bool(r.highlight_ok) for r in self._answerable() if r.highlight_ok is not None)
+
+    @property
     def no_answer_accuracy(self) -> float:
         """Share of unanswerable questions answered 'nothing relevant'."""
         return self._share(r.answer.hit is None for r in self.results if not r.answerable)
@@ -173,6 +180,7 @@ class CorpusResult:
             "recall_at_3": round(self.recall_at_3, 4),
             "mrr_at_5": round(self.mrr_at_5, 4),
             "no_answer_accuracy": round(self.no_answer_accuracy, 4),
+            "highlight": round(self.highlight_accuracy, 4),
             "verbatim": round(self.verbatim_share, 4),
             "attributed": round(self.attributed_share, 4),
             "seconds": round(self.seconds, 2),
@@ -276,10 +284,17 @@ def _judge(q: EvalQuestion, answer: Answer, bodies: dict[str, str], sources: dic
     """Rank of the first correct hit; whether every hit is verbatim and properly attributed."""
     hits = [answer.hit, *answer.alternatives] if answer.hit else []
     rank = next((i for i, hit in enumerate(hits, 1) if _is_correct(hit, q, bodies)), None)
+    highlight_ok = None
+    if rank == 1 and answer.hit is not None:
+        a, b = answer.hit.highlight
+        highlight_ok = _is_correct(
+            dataclasses.replace(answer.hit, start=answer.hit.start + a, end=answer.hit.start + b), q, bodies
+        )
     return QuestionResult(
         question=q,
         answer=answer,
         rank=rank,
+        highlight_ok=highlight_ok,
         verbatim=all(_is_verbatim(hit, sources) for hit in hits),
         attributed=all(_is_attributed(hit, sources) for hit in hits),
     )

@@ -66,7 +66,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Below this many passages exact search is fast enough (about 10 ms per question for 100,000
 # passages of 384 floats on two cores); above it an IVF index answers in a few milliseconds.
 EXACT_SEARCH_LIMIT = 100_000
@@ -101,6 +101,7 @@ CREATE TABLE passages (
     "end" INTEGER NOT NULL,
     text TEXT NOT NULL,
     sentences TEXT NOT NULL,
+    has_lead_in INTEGER NOT NULL,
     embedding BLOB NOT NULL,
     sentence_embeddings BLOB NOT NULL
 );
@@ -193,6 +194,8 @@ class StoredPassage:
     sentences: tuple[tuple[int, int], ...]
     embedding: np.ndarray
     sentence_embeddings: np.ndarray
+    # Embedded with the sentence that introduces its list (see passages.split_passages).
+    has_lead_in: bool = False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -340,11 +343,11 @@ class Snapshot:
         out: dict[int, StoredPassage] = {}
         with self._lock:
             rows = self._conn.execute(
-                f'SELECT id, document_id, start, "end", text, sentences, embedding, sentence_embeddings '
+                f'SELECT id, document_id, start, "end", text, sentences, embedding, sentence_embeddings, has_lead_in '
                 f"FROM passages WHERE id IN ({','.join('?' * len(ids))})",
                 ids,
             ).fetchall()
-        for pid, doc_id, start, end, text, sentences, emb, sent_emb in rows:
+        for pid, doc_id, start, end, text, sentences, emb, sent_emb, lead_in in rows:
             spans = tuple(tuple(s) for s in json.loads(sentences))
             out[pid] = StoredPassage(
                 id=pid,
@@ -355,6 +358,7 @@ class Snapshot:
                 sentences=spans,  # type: ignore[arg-type]
                 embedding=np.frombuffer(emb, dtype=np.float32),
                 sentence_embeddings=np.frombuffer(sent_emb, dtype=np.float16).astype(np.float32).reshape(-1, dim),
+                has_lead_in=bool(lead_in),
             )
         return out
 
@@ -659,6 +663,8 @@ class IndexStore:
             passages = split_passages(
                 doc.body, max_tokens=config.max_tokens, count_tokens=embedder.count_tokens, title=doc.info.title
             )
+            if config.passage_context != "lead-in":  # the lead-in is recorded only when it was embedded
+                passages = [dataclasses.replace(p, context="") for p in passages]
             split.append((doc, passages))
         inputs = [
             PassageInput(
@@ -764,8 +770,8 @@ class IndexStore:
             doc_rowid = cur.lastrowid
             for ordinal, (passage, vec) in enumerate(zip(passages, vectors, strict=True)):
                 cur = conn.execute(
-                    'INSERT INTO passages (document_id, ordinal, start, "end", text, sentences, embedding, '
-                    "sentence_embeddings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    'INSERT INTO passages (document_id, ordinal, start, "end", text, sentences, has_lead_in, '
+                    "embedding, sentence_embeddings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         doc_rowid,
                         ordinal,
@@ -773,6 +779,7 @@ class IndexStore:
                         passage.end,
                         passage.text,
                         json.dumps([list(s) for s in passage.sentences]),
+                        int(bool(passage.context)),
                         _to_blob(vec.vector),
                         _to_blob(vec.sentence_vectors, np.float16),
                     ),

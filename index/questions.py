@@ -1,0 +1,166 @@
+"""Reading a question: cleaning it, its words for lexical search, the dates and answer type it asks for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .errors import InvalidQuestion
+
+__all__ = [
+    "MAX_QUESTION_CHARS",
+    "AnswerType",
+    "QuestionDates",
+    "answer_type",
+    "clean_question",
+    "content_words",
+    "lexical_query",
+    "shows_answer_type",
+]
+
+MAX_QUESTION_CHARS = 500
+
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+_WORD = re.compile(r"\w+")
+_STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have how i if in into is it
+    its me my of on or our so than that the their them then there these they this to was we were what when
+    where which who whom whose why will with would you your about any all also just more most not no nor
+    only other over same some such too very s t don should now tell know want said say says""".split()
+)
+
+
+def clean_question(text: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    """Normalise a question for search, or raise InvalidQuestion saying what is wrong with it."""
+    if not isinstance(text, str):
+        raise InvalidQuestion("The question must be text.")
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") else c for c in text)
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidQuestion("The question is empty; type a question about the talks.")
+    if len(text) > max_chars:
+        raise InvalidQuestion(f"The question is too long ({len(text):,} characters; at most {max_chars}).")
+    if not _WORD.search(text):
+        raise InvalidQuestion("The question has no words to search for; ask it in words.")
+    return text
+
+
+def lexical_query(question: str) -> str:
+    """An FTS5 MATCH expression from a question's content words, each quoted: no FTS syntax gets through."""
+    terms = []
+    for word in _WORD.findall(question.casefold()):
+        if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()) or word in terms:
+            continue
+        terms.append(word)
+    # \w+ never contains a double quote, so quoting makes every term a plain string literal.
+    return " OR ".join(f'"{t}"' for t in terms[:32])
+
+
+def content_words(question: str) -> set[str]:
+    """The question's words that carry meaning (no stopwords)."""
+    return {w for w in _WORD.findall(question.casefold()) if w not in _STOPWORDS}
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+# "may" is a month only where a date would stand: "in May", "on 16 May", "May 16", "mid-May".
+_MAY_AS_MONTH = re.compile(
+    r"\b(?:in|of|on|since|until|till|by|early|late|mid|before|after|\d{1,2})[\s-]+may\b|\bmay\s+\d{1,2}\b"
+)
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionDates:
+    """Months and years a question names, to prefer articles from that time."""
+
+    months: frozenset[int] = frozenset()
+    years: frozenset[int] = frozenset()
+
+    @classmethod
+    def parse(cls, question: str) -> QuestionDates:
+        """Find month names and four-digit years in a question."""
+        lowered = question.casefold()
+        months = set()
+        for word in _WORD.findall(lowered):
+            if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered)):
+                months.add(_MONTHS[word])
+        return cls(frozenset(months), frozenset(int(y) for y in _YEAR.findall(lowered)))
+
+    def agreement(self, published: dt.date | None) -> float:
+        """+1 when the article's date fits what the question names, -1 when it contradicts it, else 0."""
+        if published is None or not (self.months or self.years):
+            return 0.0
+        if self.years and published.year not in self.years:
+            return -1.0
+        if self.months:
+            return 1.0 if published.month in self.months else -1.0
+        return 1.0
+
+# What kind of answer a question asks for, and what a sentence carrying it looks like. A sentence
+# of the right shape ("forty minutes" for "how long") is a little more likely to be the answer.
+_NUMBER_WORDS = (
+    r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty"
+    r"|fifty|hundred|thousand|million|dozens?|several)"
+)
+_MONTH_NAMES = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
+)
+_DAY_NAMES = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+
+AnswerType = str
+_ANSWER_SHAPES: dict[AnswerType, re.Pattern[str]] = {
+    "duration": re.compile(
+        rf"\b(?:{_NUMBER_WORDS}|an?|half an?)[ -](?:minutes?|hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE
+    ),
+    "number": re.compile(rf"\b{_NUMBER_WORDS}\b", re.IGNORECASE),
+    "date": re.compile(
+        rf"\b(?:{_MONTH_NAMES}\b|{_DAY_NAMES}|(?:19|20)\d\d\b|yesterday|today|tomorrow|(?:last|next|this) "
+        r"(?:week|month|year)|(?:a|one|two|three|\d+) (?:days?|weeks?|months?|years?) "
+        r"(?:ago|after|before|later|earlier))"
+    ),
+    "place": re.compile(r"\b(?:in|at) (?:the )?[A-Z][a-z]+"),
+    "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b"),
+}
+_QUESTION_TYPES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
+    ("duration", re.compile(r"\bhow (?:long|much time)\b")),
+    ("number", re.compile(r"\bhow (?:many|much)\b|\bnumber of\b")),
+    ("date", re.compile(r"\bwhen\b|\bwhat (?:day|date|month|year|time)\b")),
+    ("place", re.compile(r"\bwhere\b|\bwhich (?:city|country|building|venue|palace|place)\b")),
+    ("person", re.compile(r"\bwho(?:'s|s|m|se)?\b")),
+)
+
+
+def answer_type(question: str) -> AnswerType | None:
+    """The kind of answer a question asks for (duration, number, date, place, person), if it says."""
+    lowered = question.casefold()
+    return next((kind for kind, pattern in _QUESTION_TYPES if pattern.search(lowered)), None)
+
+
+def shows_answer_type(kind: AnswerType, sentence: str) -> bool:
+    """True when a sentence contains something of that kind (a number, a date, a name, ...)."""
+    return bool(_ANSWER_SHAPES[kind].search(sentence))
