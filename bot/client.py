@@ -45,16 +45,19 @@ class _TalksBotMixin:
     engine: Engine
     tree: app_commands.CommandTree
 
-    def _init_talksbot(
+    def __init__(
         self,
         settings: Settings,
-        engine: Engine | None,
-        engine_factory: Callable[[Settings], Engine] | None,
-        sync_global: bool,
-        sync_only: bool,
+        *,
+        engine: Engine | None = None,
+        engine_factory: Callable[[Settings], Engine] | None = None,
+        sync_global: bool = False,
+        sync_only: bool = False,
+        **kwargs: Any,
     ) -> None:
         from .cli import make_engine
 
+        super().__init__(**_client_options(settings, kwargs))  # type: ignore[call-arg]
         self.settings = settings
         self.engine = engine or (engine_factory or make_engine)(settings)
         self.sync_global = sync_global
@@ -170,37 +173,14 @@ def _client_options(settings: Settings, kwargs: dict[str, Any]) -> dict[str, Any
 class TalksBot(_TalksBotMixin, commands.Bot):
     """talksbot on one gateway connection."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        engine: Engine | None = None,
-        engine_factory: Callable[[Settings], Engine] | None = None,
-        sync_global: bool = False,
-        sync_only: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**_client_options(settings, kwargs))
-        self._init_talksbot(settings, engine, engine_factory, sync_global, sync_only)
-
 
 class ShardedTalksBot(_TalksBotMixin, commands.AutoShardedBot):
     """talksbot over several gateway shards (SHARD_COUNT), for many guilds."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        engine: Engine | None = None,
-        engine_factory: Callable[[Settings], Engine] | None = None,
-        sync_global: bool = False,
-        sync_only: bool = False,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
         if isinstance(settings.shard_count, int):
             kwargs.setdefault("shard_count", settings.shard_count)
-        super().__init__(**_client_options(settings, kwargs))
-        self._init_talksbot(settings, engine, engine_factory, sync_global, sync_only)
+        super().__init__(settings, **kwargs)
 
 
 def create_bot(settings: Settings, **kwargs: Any) -> TalksBot | ShardedTalksBot:

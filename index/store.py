@@ -156,9 +156,9 @@ class SyncReport:
     published: bool = False
 
     @property
-    def changed(self) -> bool:
-        """True when a new generation was published."""
-        return self.published
+    def has_changes(self) -> bool:
+        """True when documents were added, updated or removed (a new generation is due)."""
+        return bool(self.added or self.updated or self.removed)
 
     def to_json(self) -> dict[str, object]:
         """The report as a JSON-ready dict."""
@@ -563,24 +563,17 @@ class IndexStore:
 
         scan = scan_documents(documents_dir)
         report.skipped, report.notes = scan.skipped, scan.notes
-        plan = _plan(scan, base)
-        report.added, report.updated, report.unchanged, report.removed, report.kept_previous = (
-            plan.added_ids,
-            plan.updated_ids,
-            plan.unchanged_ids,
-            plan.removed_ids,
-            plan.kept_ids,
-        )
-        if base_is_live and base is not None and not plan.has_changes and base_faiss_ok:
+        to_embed = _plan(scan, base, report)
+        if base_is_live and base is not None and not report.has_changes and base_faiss_ok:
             report.generation = base.name
             report.documents, report.passages = self._counts(base / SQLITE_NAME)
             return report
 
-        embedded = self._embed(plan.to_embed, embedder, config, progress)
+        embedded = self._embed(to_embed, embedder, config, progress)
         staging = self.directory / f".staging-{os.getpid()}-{int(time.time() * 1000)}"
         try:
             staging.mkdir(parents=True)
-            self._write_generation(staging, base, base_faiss_ok, plan, embedded, config, report)
+            self._write_generation(staging, base, base_faiss_ok, embedded, config, report)
             report.generation = self._publish(staging)
         except (OSError, sqlite3.Error) as err:
             shutil.rmtree(staging, ignore_errors=True)
@@ -689,7 +682,6 @@ class IndexStore:
         staging: Path,
         base: Path | None,
         base_faiss_ok: bool,
-        plan: _Plan,
         embedded: list[tuple[Document, list, list]],
         config: BuildConfig,
         report: SyncReport,
@@ -706,7 +698,7 @@ class IndexStore:
             conn.execute("PRAGMA foreign_keys = ON")
             if base is None:
                 conn.executescript(_SCHEMA)
-            removed_ids, added = self._apply(conn, plan, embedded, report)
+            removed_ids, added = self._apply(conn, embedded, report)
             conn.commit()
             report.documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
             report.passages = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
@@ -731,11 +723,11 @@ class IndexStore:
 
     @staticmethod
     def _apply(
-        conn: sqlite3.Connection, plan: _Plan, embedded: list[tuple[Document, list, list]], report: SyncReport
+        conn: sqlite3.Connection, embedded: list[tuple[Document, list, list]], report: SyncReport
     ) -> tuple[list[int], list[tuple[int, np.ndarray]]]:
         """Delete removed and changed documents, insert new versions; return removed and added vectors."""
         removed_ids: list[int] = []
-        for path in plan.removed_ids + plan.updated_ids:
+        for path in report.removed + report.updated:
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -892,25 +884,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-@dataclass(slots=True)
-class _Plan:
-    """Which documents to add, update, remove, keep or leave alone."""
-
-    added_ids: list[str] = field(default_factory=list)
-    updated_ids: list[str] = field(default_factory=list)
-    unchanged_ids: list[str] = field(default_factory=list)
-    removed_ids: list[str] = field(default_factory=list)
-    kept_ids: list[str] = field(default_factory=list)
-    to_embed: list[Document] = field(default_factory=list)
-
-    @property
-    def has_changes(self) -> bool:
-        """True when anything must be written."""
-        return bool(self.added_ids or self.updated_ids or self.removed_ids)
-
-
-def _plan(scan: ScanResult, base: Path | None) -> _Plan:
-    """Compare the folder with the base generation by content hash."""
+def _plan(scan: ScanResult, base: Path | None, report: SyncReport) -> list[Document]:
+    """Compare the folder with the base generation by content hash; fill the report, return what to embed."""
     known: dict[str, str] = {}
     if base is not None:
         conn = IndexStore._open_sqlite_readonly(base / SQLITE_NAME)
@@ -918,23 +893,23 @@ def _plan(scan: ScanResult, base: Path | None) -> _Plan:
             known = dict(conn.execute("SELECT path, content_hash FROM documents").fetchall())
         finally:
             conn.close()
-    plan = _Plan()
+    to_embed: list[Document] = []
     seen: set[str] = set()
     for doc in scan.documents:
         seen.add(doc.id)
         if doc.id not in known:
-            plan.added_ids.append(doc.id)
-            plan.to_embed.append(doc)
+            report.added.append(doc.id)
+            to_embed.append(doc)
         elif known[doc.id] != doc.content_hash:
-            plan.updated_ids.append(doc.id)
-            plan.to_embed.append(doc)
+            report.updated.append(doc.id)
+            to_embed.append(doc)
         else:
-            plan.unchanged_ids.append(doc.id)
+            report.unchanged.append(doc.id)
     skipped_paths = {s.path for s in scan.skipped}
     for path in sorted(set(known) - seen):
         # A file that is still there but unreadable now keeps its last good version answerable.
         if path in skipped_paths:
-            plan.kept_ids.append(path)
+            report.kept_previous.append(path)
         else:
-            plan.removed_ids.append(path)
-    return plan
+            report.removed.append(path)
+    return to_embed

@@ -17,7 +17,6 @@ from index.passages import approximate_token_count
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ROOT / "documents"
-EVAL_CORPUS = ROOT / "tests" / "eval" / "corpus"
 REUTERS = "2025-05-17-reuters-russia-demands-before-ceasefire.md"
 REWRITE = "undated-rewrite-russia-territorial-demands.md"
 
@@ -92,19 +91,6 @@ def seed_engine(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTran
     base = tmp_path_factory.mktemp("seed")
     docs = base / "documents"
     shutil.copytree(DOCUMENTS, docs)
-    engine = Engine(docs, base / "index", embedder=embedder)
-    engine.reindex()
-    return engine
-
-
-@pytest.fixture(scope="session")
-def extended_engine(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Engine:
-    """An engine over the seed articles plus the evaluation fixtures (a larger, confusable corpus)."""
-    base = tmp_path_factory.mktemp("extended")
-    docs = base / "documents"
-    shutil.copytree(DOCUMENTS, docs)
-    for path in EVAL_CORPUS.glob("*.md"):
-        shutil.copyfile(path, docs / path.name)
     engine = Engine(docs, base / "index", embedder=embedder)
     engine.reindex()
     return engine
