@@ -1,5 +1,6 @@
 # talksbot: every target works from a fresh clone; the venv is created on first use.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,8 @@ help: ## List the targets
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
 	@echo "Installing talksbot and its dependencies into $(VENV) (CPU torch, pinned) ..."
-	$(PIP) install -c constraints.txt -e '.[test]'
+	@# This machine's pip configuration names an extra index that may be absent; its warnings are noise.
+	$(PIP) install -c constraints.txt -e '.[test]' 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install talksbot with the test extra
