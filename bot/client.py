@@ -180,6 +180,9 @@ class ShardedTalksBot(_TalksBotMixin, commands.AutoShardedBot):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         if isinstance(settings.shard_count, int):
             kwargs.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids is not None:
+            # Several processes split the shards between them; each runs only its own range.
+            kwargs.setdefault("shard_ids", list(settings.shard_ids))
         super().__init__(settings, **kwargs)
 
 

@@ -62,6 +62,7 @@ DOCUMENTED = {
     "ASK_COOLDOWN_SECONDS": ("10", "Per-user cooldown window for /ask."),
     "ASK_COOLDOWN_RATE": ("3", "How many /ask a user may send per cooldown window."),
     "SHARD_COUNT": ("", "Number of gateway shards; empty for one, 'auto' for Discord's recommendation."),
+    "SHARD_IDS": ("", "Comma-separated shard ids this process runs (with a numeric SHARD_COUNT); empty for all."),
     "TORCH_THREADS": ("", "CPU threads for the model; empty for all cores."),
     "LOG_LEVEL": ("INFO", "Logging level of the bot (DEBUG, INFO, WARNING, ERROR)."),
 }
@@ -81,6 +82,7 @@ class Settings:
     ask_cooldown_seconds: float = 10.0
     ask_cooldown_rate: int = 3
     shard_count: int | str | None = None
+    shard_ids: tuple[int, ...] | None = None
     torch_threads: int | None = None
     log_level: str = "INFO"
 
@@ -105,7 +107,8 @@ class Settings:
             watch_documents=_bool(get("WATCH_DOCUMENTS"), "WATCH_DOCUMENTS"),
             ask_cooldown_seconds=_positive_float(get("ASK_COOLDOWN_SECONDS"), "ASK_COOLDOWN_SECONDS"),
             ask_cooldown_rate=int(_positive_float(get("ASK_COOLDOWN_RATE"), "ASK_COOLDOWN_RATE")),
-            shard_count=_shards(get("SHARD_COUNT")),
+            shard_count=(shard_count := _shards(get("SHARD_COUNT"))),
+            shard_ids=_shard_ids(get("SHARD_IDS"), shard_count),
             torch_threads=_optional_int(get("TORCH_THREADS"), "TORCH_THREADS"),
             log_level=_log_level(get("LOG_LEVEL")),
         )
@@ -165,6 +168,22 @@ def _shards(raw: str) -> int | str | None:
     if raw.lower() == "auto":
         return "auto"
     return _optional_int(raw, "SHARD_COUNT")
+
+
+def _shard_ids(raw: str, count: int | str | None) -> tuple[int, ...] | None:
+    if not raw:
+        return None
+    if not isinstance(count, int):
+        raise SettingsError("SHARD_IDS needs SHARD_COUNT set to the total number of shards.")
+    ids = []
+    for part in raw.split(","):
+        try:
+            ids.append(int(part))
+        except ValueError:
+            raise SettingsError(f"SHARD_IDS must be whole numbers separated by commas, got {raw!r}.") from None
+    if any(not 0 <= i < count for i in ids):
+        raise SettingsError(f"SHARD_IDS must lie between 0 and SHARD_COUNT-1 ({count - 1}), got {raw!r}.")
+    return tuple(sorted(set(ids)))
 
 
 def _log_level(raw: str) -> str:
