@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,13 @@ UNKNOWN_SOURCE = "unknown"
 
 _FRONT_MATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
 _FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
-_KNOWN_FIELDS = ("title", "source", "author", "published", "url")
+# Byte-order marks of encodings that are text but not UTF-8 (Notepad's "Unicode" is UTF-16 LE).
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +90,20 @@ def scan_documents(root: Path) -> ScanResult:
     for path in _candidate_files(root):
         rel = path.relative_to(root).as_posix()
         try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            result.skipped.append(SkippedFile(shown, "the file name is not valid UTF-8; rename it"))
+            continue
+        try:
             doc = read_article(path, doc_id=rel, root=resolved_root)
         except DocumentError as err:
             result.skipped.append(SkippedFile(rel, err.reason))
             log.debug("skipped %s: %s", rel, err.reason)
+            continue
+        except Exception as err:  # one strange file must never stop the whole folder from indexing
+            log.exception("unexpected error reading %s", rel)
+            result.skipped.append(SkippedFile(rel, f"cannot be read ({type(err).__name__})"))
             continue
         key = doc.info.title.casefold()
         if key in titles:
@@ -125,9 +142,13 @@ def read_article(path: Path, *, doc_id: str, root: Path | None = None) -> Docume
     if path.suffix.lower() not in ARTICLE_SUFFIXES:
         raise DocumentError(path, f"not an article file (expected {', '.join(ARTICLE_SUFFIXES)})")
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as err:
         raise DocumentError(path, f"cannot be read ({err.strerror or err})") from None
+    if not stat.S_ISREG(info.st_mode):
+        # A named pipe or device would block the reindex forever on read.
+        raise DocumentError(path, "not a regular file (a pipe, socket or device)")
+    size = info.st_size
     if size > MAX_ARTICLE_BYTES:
         raise DocumentError(
             path, f"too large ({size / 1048576:.1f} MiB; an article is at most {MAX_ARTICLE_BYTES // 1048576} MiB)"
@@ -144,6 +165,9 @@ def parse_article(raw: bytes, *, doc_id: str, path: Path | str | None = None) ->
     where = path if path is not None else doc_id
     if not raw.strip():
         raise DocumentError(where, "empty file")
+    for bom, encoding in _WIDE_BOMS:
+        if raw.startswith(bom):
+            raise DocumentError(where, f"{encoding} text, not UTF-8; save it as UTF-8")
     if b"\x00" in raw:
         raise DocumentError(where, "binary file (contains NUL bytes), not text")
     try:
@@ -186,18 +210,27 @@ def _split_front_matter(text: str, offset: int, where: Path | str) -> tuple[dict
 
 
 def _parse_yaml(block: str, where: Path | str) -> dict[str, object]:
-    """Parse front matter with PyYAML's safe loader, refusing aliases (no alias bombs)."""
+    """Parse front matter as plain YAML: no aliases, no tags, every scalar a string.
+
+    PyYAML's base loader is used so nothing is guessed: "1e3" stays "1e3" (not 1000.0), an
+    impossible date is our error to report, not a crash in the YAML library.
+    """
     try:
-        # Aliases are how "billion laughs" documents blow up; front matter never needs them.
         for event in yaml.parse(block, Loader=yaml.SafeLoader):
+            # Aliases are how "billion laughs" documents blow up; tags are how YAML constructs objects.
             if isinstance(event, yaml.AliasEvent):
                 raise DocumentError(where, "broken front matter: YAML aliases (*name) are not allowed")
-        data = yaml.safe_load(block)
+            tag = getattr(event, "tag", None)  # None unless the document wrote a tag itself
+            if tag not in (None, "!"):
+                raise DocumentError(where, f"broken front matter: YAML tags ({tag}) are not allowed")
+        data = yaml.load(block, Loader=yaml.BaseLoader)  # the base loader builds only str, list and dict
     except yaml.YAMLError as err:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         mark = getattr(err, "problem_mark", None)
         at = f" (line {mark.line + 2})" if mark is not None else ""
         raise DocumentError(where, f"broken front matter: {problem}{at}") from None
+    except RecursionError:
+        raise DocumentError(where, "broken front matter: nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -227,10 +260,15 @@ def _document_info(meta: dict[str, object], body: str, *, doc_id: str, where: Pa
     url = values["url"]
     if url and not re.match(r"https?://[^\s/$.?#][^\s]*\Z", url, re.IGNORECASE):
         raise DocumentError(where, f"broken front matter: url must start with http:// or https://, got {url!r}")
+    if len(values["title"]) > MAX_TITLE_CHARS:
+        raise DocumentError(
+            where,
+            f"broken front matter: the title is {len(values['title']):,} characters long (at most {MAX_TITLE_CHARS})",
+        )
     title = values["title"] or first_line_title(body)
     if not title:
         raise DocumentError(where, "no title: add 'title:' front matter or start the file with a title line")
-    if len(title) > MAX_TITLE_CHARS:
+    if len(title) > MAX_TITLE_CHARS:  # a first line used as title may be a whole paragraph: shorten it
         title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
     return DocumentInfo(
         id=doc_id,
@@ -243,18 +281,16 @@ def _document_info(meta: dict[str, object], body: str, *, doc_id: str, where: Pa
 
 
 def _parse_published(value: object, where: Path | str) -> dt.date | None:
-    """Accept a YAML date or a YYYY-MM-DD string; anything else is an error, never a guess."""
+    """Accept YYYY-MM-DD; anything else (or an impossible date) is an error, never a guess."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                return dt.date.fromisoformat(text)
+        except ValueError as err:
+            raise DocumentError(where, f"broken front matter: published {text!r} is not a real date ({err})") from None
     raise DocumentError(where, f"broken front matter: published must be a date as YYYY-MM-DD, got {value!r}")
 
 

@@ -117,7 +117,7 @@ def test_index_reports_changes_incrementally(workdir):
 
 def test_a_broken_file_is_reported_by_name_and_the_rest_indexed(workdir):
     """index names a broken file and its reason on stdout, exits 0, and keeps the good articles."""
-    (workdir / "documents" / "broken.md").write_bytes(b"\xff\xfe\x00\x00garbage")
+    (workdir / "documents" / "broken.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     proc = run("index", cwd=workdir)
     assert proc.returncode == 0
     assert "skipped broken.md: binary file" in proc.stdout
