@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import threading
@@ -76,6 +77,7 @@ MANIFEST_NAME = "manifest.json"
 CURRENT_NAME = "CURRENT"
 LOCK_NAME = ".lock"
 KEEP_GENERATIONS = 2
+_GENERATION_NAME = re.compile(r"gen-\d{6}")
 
 ProgressFactory = Callable[[int], Callable[[int], None]]
 
@@ -219,8 +221,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_error(err: BaseException, where: Path) -> IndexWriteError:
+def _write_error(err: BaseException, where: Path) -> IndexStoreError:
     """Turn an OS or SQLite write failure into a sentence a maintainer can act on."""
+    if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
+        # Not a write failure: the database we built on is damaged. Starting over is the fix.
+        return IndexCorrupt(
+            f"The index in {where} is damaged ({err}); the live index is unchanged. "
+            "Run `talksbot index --rebuild` to rebuild it from the documents."
+        )
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:
         why = "the disk is full"
     elif isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -398,14 +406,44 @@ class IndexStore:
     # ----- reading
 
     def current_generation(self) -> str | None:
-        """The name of the live generation, or None when nothing has been published."""
+        """The name of the live generation, or None when nothing has been published.
+
+        CURRENT is trusted only when it names an existing ``gen-NNNNNN`` folder. Anything else
+        (garbage, zeros left by a power loss, a missing folder) falls back to the newest generation
+        whose manifest reads: a damaged pointer must never cost the index.
+        """
         try:
-            name = (self.directory / CURRENT_NAME).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
+            raw = (self.directory / CURRENT_NAME).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            raw = None
         except OSError as err:
-            raise IndexCorrupt(f"Cannot read {self.directory / CURRENT_NAME}: {err}.") from None
-        return name or None
+            raise IndexCorrupt(f"Cannot read {self.directory / CURRENT_NAME}: {err.strerror or err}.") from None
+        name = raw.decode("ascii", "replace").strip() if raw is not None else ""
+        if _GENERATION_NAME.fullmatch(name) and (self.directory / name).is_dir():
+            return name
+        fallback = self._newest_readable_generation()
+        if raw is not None and fallback is not None:
+            log.warning(
+                "%s is damaged (%r); using %s, the newest complete generation", CURRENT_NAME, name[:40], fallback
+            )
+        return fallback
+
+    def _generations(self) -> list[Path]:
+        """Generation folders, oldest first."""
+        try:
+            return sorted(p for p in self.directory.glob("gen-*") if _GENERATION_NAME.fullmatch(p.name) and p.is_dir())
+        except OSError:
+            return []
+
+    def _newest_readable_generation(self) -> str | None:
+        """The newest generation folder with a readable manifest (complete by construction)."""
+        for directory in reversed(self._generations()):
+            try:
+                self._read_manifest(directory)
+            except IndexStoreError:
+                continue
+            return directory.name
+        return None
 
     def open(self, expected: BuildConfig | None = None) -> Snapshot:
         """Open the live generation; fall back to the previous one (with a warning) if it is damaged."""
@@ -428,7 +466,7 @@ class IndexStore:
 
     def _previous_generation(self, current: str) -> Path | None:
         """The newest published generation older than ``current``, if one is kept."""
-        older = sorted(p for p in self.directory.glob("gen-*") if p.is_dir() and p.name < current)
+        older = [p for p in self._generations() if p.name < current]
         return older[-1] if older else None
 
     def _open_generation(self, directory: Path, expected: BuildConfig | None) -> Snapshot:
@@ -563,16 +601,19 @@ class IndexStore:
 
         scan = scan_documents(documents_dir)
         report.skipped, report.notes = scan.skipped, scan.notes
-        to_embed = _plan(scan, base, report)
+        try:
+            to_embed = _plan(scan, base, report)
+        except sqlite3.DatabaseError as err:
+            raise _write_error(err, self.directory) from None
         if base_is_live and base is not None and not report.has_changes and base_faiss_ok:
             report.generation = base.name
             report.documents, report.passages = self._counts(base / SQLITE_NAME)
             return report
 
-        embedded = self._embed(to_embed, embedder, config, progress)
         staging = self.directory / f".staging-{os.getpid()}-{int(time.time() * 1000)}"
         try:
-            staging.mkdir(parents=True)
+            staging.mkdir(parents=True)  # before embedding: an unwritable folder fails in a second, not a minute
+            embedded = self._embed(to_embed, embedder, config, progress)
             self._write_generation(staging, base, base_faiss_ok, embedded, config, report)
             report.generation = self._publish(staging)
         except (OSError, sqlite3.Error) as err:
@@ -590,8 +631,10 @@ class IndexStore:
         current = self.current_generation()
         for path in self.directory.glob(".staging-*"):
             shutil.rmtree(path, ignore_errors=True)
-        for path in self.directory.glob("gen-*"):
-            if current is None or path.name > current:
+        if current is None:
+            return  # nothing readable is live: keep every folder for whoever investigates
+        for path in self._generations():
+            if path.name > current:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _choose_base(self, config: BuildConfig, rebuild: bool, report: SyncReport) -> tuple[Path | None, bool]:
@@ -618,7 +661,7 @@ class IndexStore:
                 report.rebuilt_because = f"the index was built differently ({'; '.join(diffs)})"
                 return None, False
             try:
-                self._open_sqlite_readonly(directory / SQLITE_NAME).close()
+                self._check_sqlite(directory, manifest)
             except IndexCorrupt as err:
                 problems.append(str(err))
                 continue
@@ -633,6 +676,19 @@ class IndexStore:
             return directory, faiss_ok
         report.rebuilt_because = f"the previous index is damaged ({' '.join(problems)})"
         return None, False
+
+    def _check_sqlite(self, directory: Path, manifest: dict) -> None:
+        """The record is the file the manifest describes, and opens (IndexCorrupt otherwise)."""
+        path = directory / SQLITE_NAME
+        expected = manifest.get("sqlite")
+        if expected is not None:
+            try:
+                matches = path.stat().st_size == expected["bytes"] and _sha256(path) == expected["sha256"]
+            except OSError:
+                matches = False
+            if not matches:
+                raise IndexCorrupt(f"The index database {path} is damaged (its checksum does not match the manifest).")
+        self._open_sqlite_readonly(path).close()
 
     @staticmethod
     def _counts(db_path: Path) -> tuple[int, int]:
@@ -708,12 +764,15 @@ class IndexStore:
             conn.close()
         faiss_path = staging / FAISS_NAME
         faiss.write_index(index, str(faiss_path))
+        db_path = staging / SQLITE_NAME
         manifest = {
             "format": FORMAT_VERSION,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "config": dataclasses.asdict(config),
             "dimension": dimension,
             "faiss": {**spec, "bytes": faiss_path.stat().st_size, "sha256": _sha256(faiss_path)},
+            # Checked before a reindex builds on this generation: a damaged record must not be copied on.
+            "sqlite": {"bytes": db_path.stat().st_size, "sha256": _sha256(db_path)},
             "counts": {"documents": report.documents, "passages": report.passages},
             "versions": _versions(),
         }
@@ -824,8 +883,8 @@ class IndexStore:
 
     def _publish(self, staging: Path) -> str:
         """Rename staging to the next generation, then point CURRENT at it (the atomic step)."""
-        current = self.current_generation()
-        number = int(current.split("-")[1]) + 1 if current else 1
+        existing = self._generations()
+        number = int(existing[-1].name.split("-")[1]) + 1 if existing else 1
         name = f"gen-{number:06d}"
         final = self.directory / name
         if final.exists():  # an unpublished leftover with the same name
@@ -844,8 +903,7 @@ class IndexStore:
 
     def _prune(self) -> None:
         """Keep the live generation and the one before it; delete older ones."""
-        generations = sorted(p for p in self.directory.glob("gen-*") if p.is_dir())
-        for old in generations[:-KEEP_GENERATIONS]:
+        for old in self._generations()[:-KEEP_GENERATIONS]:
             shutil.rmtree(old, ignore_errors=True)
 
 
