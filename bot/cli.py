@@ -136,7 +136,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """talksbot run: start the Discord bot."""
     from .runner import run_bot
 
-    return run_bot(settings.replace(watch_documents=True if args.watch else None), sync_global=args.sync_global)
+    level = "DEBUG" if args.debug else "INFO" if args.verbose else None
+    return run_bot(
+        settings.replace(watch_documents=True if args.watch else None), sync_global=args.sync_global, log_level=level
+    )
 
 
 def cmd_sync_commands(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from index.store import SyncReport
 
 __all__ = [
     "attribution",
+    "printable",
     "render_answer_json",
     "render_answer_text",
     "render_error_json",
@@ -34,11 +35,16 @@ def _quote_with_highlight(hit: Hit, color: bool) -> str:
     return hit.quote
 
 
+def printable(text: str) -> str:
+    """Text safe to echo on a terminal: control and format characters (escape codes) become spaces."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def render_answer_text(answer: Answer, *, color: bool = False, documents: int | None = None) -> str:
     """A readable terminal answer: quote, best sentence, attribution, relevance, other sources."""
     if answer.hit is None:
         scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
-        lines = [f"Nothing relevant in {scope} for: {answer.question.strip()}"]
+        lines = [f"Nothing relevant in {scope} for: {printable(answer.question)}"]
         if answer.closest:
             lines.append("Closest articles:")
             lines += [f"  - {d.title} ({attribution(d)})" for d in answer.closest]
@@ -68,14 +74,26 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     return "\n".join(lines)
 
 
+# Valid inside JSON strings, but line breaks to str.splitlines() and some JSON Lines readers.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def _json_line(obj: object) -> str:
+    """One JSON object on exactly one line, whatever characters the text holds."""
+    line = json.dumps(obj, ensure_ascii=False)
+    for raw, escaped in _LINE_BREAKS.items():
+        line = line.replace(raw, escaped)
+    return line
+
+
 def render_answer_json(answer: Answer) -> str:
     """One JSON line in the CLI contract's shape."""
-    return json.dumps(answer.to_json(), ensure_ascii=False)
+    return _json_line(answer.to_json())
 
 
 def render_error_json(question: str, message: str) -> str:
     """One JSON line for a question that could not be answered."""
-    return json.dumps({"question": question, "error": message}, ensure_ascii=False)
+    return _json_line({"question": question, "error": message})
 
 
 def render_sync_report(report: SyncReport) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 import sys
 
 import discord
 
 from .settings import Settings
 
-__all__ = ["run_bot", "sync_commands"]
+__all__ = ["RedactingFormatter", "run_bot", "setup_bot_logging", "sync_commands"]
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,40 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def run_bot(settings: Settings, *, sync_global: bool = False) -> int:
+# Interaction and webhook tokens in URLs discord.py logs at DEBUG: short-lived, but credentials all the same.
+_URL_TOKENS = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9._-]+")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps a formatter; the bot token and interaction tokens never reach a log line."""
+
+    def __init__(self, inner: logging.Formatter | None, secrets: list[str]) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self.secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return _URL_TOKENS.sub(r"\1[redacted]", text)
+
+
+def setup_bot_logging(settings: Settings, level: str | None = None) -> None:
+    """discord.py's log format on stderr, one handler (not two), secrets redacted."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # the CLI's plain handler would print every line twice
+        root.removeHandler(handler)
+    discord.utils.setup_logging(level=getattr(logging, level or settings.log_level), root=True)
+    for handler in root.handlers:
+        handler.setFormatter(RedactingFormatter(handler.formatter, [settings.discord_token.get()]))
+
+
+def run_bot(settings: Settings, *, sync_global: bool = False, log_level: str | None = None) -> int:
     """Connect to Discord and serve until interrupted; 2 for a missing or rejected token."""
     if not settings.discord_token:
         return _fail(NO_TOKEN, 2)
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    setup_bot_logging(settings, log_level)
     from .client import create_bot
 
     async def main() -> None:
@@ -59,7 +89,7 @@ def sync_commands(settings: Settings, *, guild_id: int | None) -> int:
     """Publish the slash commands (to one guild, or globally) and exit without connecting the gateway."""
     if not settings.discord_token:
         return _fail(NO_TOKEN, 2)
-    discord.utils.setup_logging(level=logging.WARNING, root=True)
+    setup_bot_logging(settings, "WARNING")
     from .client import create_bot
 
     where = f"guild {guild_id}" if guild_id else "globally"

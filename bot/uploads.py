@@ -30,6 +30,9 @@ __all__ = [
 MAX_UPLOAD_BYTES = 1024 * 1024
 UPLOAD_SUFFIXES = (".md", ".txt")
 MAX_NAME_CHARS = 100
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
+)
 
 
 class UploadRejected(TalksbotError):
@@ -59,6 +62,9 @@ def safe_article_name(filename: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")
     if not stem:
         raise UploadRejected(f"The file name {filename[:80]!r} has no usable characters; rename it.")
+    if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
+        # Harmless here, but the documents folder could no longer be checked out on Windows.
+        raise UploadRejected(f"{stem} is a reserved device name on Windows; rename the file.")
     return f"{stem[: MAX_NAME_CHARS - 4]}.{suffix.lower()}"
 
 

@@ -82,7 +82,12 @@ class AdminCog(commands.Cog):
         check_size(file.size)
         self.bot.check_engine()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await file.read()
+        try:
+            data = await file.read()
+        except discord.HTTPException as err:
+            raise UploadRejected(
+                f"I couldn't download {file.filename[:80]!r} from Discord ({err.status}); please upload it again."
+            ) from None
         engine = await self.bot.wait_engine()
         prepared = await asyncio.to_thread(
             prepare_upload, engine.documents_dir, file.filename, data, overwrite=overwrite
