@@ -223,3 +223,33 @@ def test_the_vectors_can_be_rebuilt_from_sqlite_alone(store, seed_docs, fake_emb
     report = sync(store, seed_docs, fake_embedder)
     assert report.published and fake_embedder.calls == calls
     assert store.open(config(fake_embedder)).passage_total == report.passages
+
+
+def test_past_the_exact_search_limit_an_ivf_index_is_chosen_recorded_and_updated_in_place(
+    store, tmp_path, fake_embedder, monkeypatch
+):
+    """Above the size limit the store builds an IVF index by itself, records it, and updates it by id."""
+    import index.store as store_module
+
+    monkeypatch.setattr(store_module, "EXACT_SEARCH_LIMIT", 100)
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for i in range(60):
+        paragraphs = "\n".join(f"Article {i} paragraph {j} mentions topic{i}x{j} and round {j}." for j in range(5))
+        (docs / f"a{i:02d}.md").write_text(f"---\ntitle: Article {i}\nsource: Wire\n---\n{paragraphs}\n")
+    report = sync(store, docs, fake_embedder)
+    snap = store.open(config(fake_embedder))
+    assert report.passages == 300 and snap.manifest["faiss"]["kind"] == "ivf"
+    nlist = snap.manifest["faiss"]["nlist"]
+    query = fake_embedder.embed_queries(["Article 7 paragraph 3 mentions topic7x3 and round 3."])[0]
+    best = snap.fetch([snap.dense_search(query, 5)[0][0]])
+    assert "topic7x3" in next(iter(best.values())).text
+
+    (docs / "a07.md").unlink()
+    (docs / "new.md").write_text("---\ntitle: New\nsource: Wire\n---\nA brand new paragraph about topicnew.\n")
+    report = sync(store, docs, fake_embedder)
+    snap = store.open(config(fake_embedder))
+    assert report.passages == 296 and snap.passage_total == 296
+    assert snap.manifest["faiss"] == {**snap.manifest["faiss"], "kind": "ivf", "nlist": nlist}  # kept, not retrained
+    hits = snap.fetch(pid for pid, _ in snap.dense_search(query, 10))
+    assert all("topic7x3" not in p.text for p in hits.values())
