@@ -608,6 +608,12 @@ class IndexStore:
         except sqlite3.DatabaseError as err:
             raise _write_error(err, self.directory) from None
         if base_is_live and base is not None and not report.has_changes and base_faiss_ok:
+            if not self._current_file_names(base.name):  # a damaged pointer was worked around: mend it
+                try:
+                    self._point_current_at(base.name)
+                except OSError as err:
+                    raise _write_error(err, self.directory) from None
+                report.repaired = f"{CURRENT_NAME} was damaged; it names {base.name} again."
             report.generation = base.name
             report.documents, report.passages = self._counts(base / SQLITE_NAME)
             return report
@@ -888,11 +894,14 @@ class IndexStore:
         existing = self._generations()
         number = int(existing[-1].name.split("-")[1]) + 1 if existing else 1
         name = f"gen-{number:06d}"
-        final = self.directory / name
-        if final.exists():  # an unpublished leftover with the same name
-            shutil.rmtree(final)
-        os.rename(staging, final)
+        os.rename(staging, self.directory / name)
         _fsync_path(self.directory)
+        self._point_current_at(name)
+        log.info("published index generation %s", name)
+        return name
+
+    def _point_current_at(self, name: str) -> None:
+        """Replace CURRENT in one step (temp file, fsync, rename, fsync the folder)."""
         tmp = self.directory / f"{CURRENT_NAME}.tmp"
         with tmp.open("w", encoding="utf-8") as fh:
             fh.write(name + "\n")
@@ -900,8 +909,13 @@ class IndexStore:
             os.fsync(fh.fileno())
         os.replace(tmp, self.directory / CURRENT_NAME)
         _fsync_path(self.directory)
-        log.info("published index generation %s", name)
-        return name
+
+    def _current_file_names(self, name: str) -> bool:
+        """True when the CURRENT file itself (not a fallback) names this generation."""
+        try:
+            return (self.directory / CURRENT_NAME).read_bytes().strip() == name.encode()
+        except OSError:
+            return False
 
     def _prune(self) -> None:
         """Keep the live generation and the one before it; delete older ones."""

@@ -253,3 +253,13 @@ def test_past_the_exact_search_limit_an_ivf_index_is_chosen_recorded_and_updated
     assert snap.manifest["faiss"] == {**snap.manifest["faiss"], "kind": "ivf", "nlist": nlist}  # kept, not retrained
     hits = snap.fetch(pid for pid, _ in snap.dense_search(query, 10))
     assert all("topic7x3" not in p.text for p in hits.values())
+
+
+def test_a_garbled_current_pointer_is_worked_around_then_mended(store, seed_docs, fake_embedder):
+    """CURRENT zeroed by a power loss: readers use the newest complete generation; the next sync rewrites it."""
+    first = sync(store, seed_docs, fake_embedder)
+    (store.directory / CURRENT_NAME).write_bytes(b"\x00" * 16)
+    assert store.open(config(fake_embedder)).generation == first.generation
+    report = sync(store, seed_docs, fake_embedder)
+    assert not report.published and "damaged" in (report.repaired or "")
+    assert (store.directory / CURRENT_NAME).read_text().strip() == first.generation
