@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
 import sys
+from collections.abc import Iterator
 
 import discord
 
 from .settings import Settings
 
-__all__ = ["RedactingFormatter", "run_bot", "setup_bot_logging", "sync_commands"]
+__all__ = ["RedactingFormatter", "bot_logging", "run_bot", "sync_commands"]
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +52,38 @@ class RedactingFormatter(logging.Formatter):
         return _URL_TOKENS.sub(r"\1[redacted]", text)
 
 
-def setup_bot_logging(settings: Settings, level: str | None = None) -> None:
-    """discord.py's log format on stderr, one handler (not two), secrets redacted."""
+@contextlib.contextmanager
+def bot_logging(settings: Settings, level: str | None = None) -> Iterator[None]:
+    """discord.py's log format on stderr, one handler (not two), secrets redacted; restored afterwards."""
     root = logging.getLogger()
-    for handler in list(root.handlers):  # the CLI's plain handler would print every line twice
+    saved_handlers, saved_level = list(root.handlers), root.level
+    for handler in saved_handlers:  # the CLI's plain handler would print every line twice
         root.removeHandler(handler)
     discord.utils.setup_logging(level=getattr(logging, level or settings.log_level), root=True)
-    for handler in root.handlers:
+    ours = list(root.handlers)
+    for handler in ours:
         handler.setFormatter(RedactingFormatter(handler.formatter, [settings.discord_token.get()]))
+    try:
+        yield
+    finally:
+        # Another program (or a test) calling run_bot gets its logging back as it was.
+        for handler in ours:
+            root.removeHandler(handler)
+        for handler in saved_handlers:
+            root.addHandler(handler)
+        root.setLevel(saved_level)
 
 
 def run_bot(settings: Settings, *, sync_global: bool = False, log_level: str | None = None) -> int:
     """Connect to Discord and serve until interrupted; 2 for a missing or rejected token."""
     if not settings.discord_token:
         return _fail(NO_TOKEN, 2)
-    setup_bot_logging(settings, log_level)
+    with bot_logging(settings, log_level):
+        return _run(settings, sync_global)
+
+
+def _run(settings: Settings, sync_global: bool) -> int:
+    """The event loop of run_bot, with its exits mapped to codes."""
     from .client import create_bot
 
     async def main() -> None:
@@ -89,7 +108,12 @@ def sync_commands(settings: Settings, *, guild_id: int | None) -> int:
     """Publish the slash commands (to one guild, or globally) and exit without connecting the gateway."""
     if not settings.discord_token:
         return _fail(NO_TOKEN, 2)
-    setup_bot_logging(settings, "WARNING")
+    with bot_logging(settings, "WARNING"):
+        return _sync(settings, guild_id)
+
+
+def _sync(settings: Settings, guild_id: int | None) -> int:
+    """The event loop of sync_commands."""
     from .client import create_bot
 
     where = f"guild {guild_id}" if guild_id else "globally"
