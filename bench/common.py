@@ -14,6 +14,7 @@ import os
 import platform
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -440,6 +441,30 @@ def floor_index(engine):  # type: ignore[no-untyped-def]
     flat = faiss.IndexFlatIP(dim)
     flat.add(np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows]).reshape(-1, dim))
     return flat, engine.search_config.dense_candidates
+
+
+def run_child(
+    code: str,
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    drop: Sequence[str] = (),
+    timeout: float = 600,
+) -> dict:
+    """Run ``python -c code args...`` in a fresh process; return the JSON it prints after 'RESULT '.
+
+    ``drop`` removes variables from the inherited environment before ``env`` is added.
+    """
+    environment = {k: v for k, v in os.environ.items() if k not in drop}
+    environment.update(env or {})
+    environment["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], env=environment, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"the measuring subprocess failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
 def load_model():  # type: ignore[no-untyped-def]

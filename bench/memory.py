@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -107,19 +104,7 @@ _CHILD = textwrap.dedent(
 
 def serve(docs, index, questions: list[str]) -> dict:  # type: ignore[no-untyped-def]
     """Run the serving subprocess and return what it measured."""
-    env = {**os.environ, "PYTHONPATH": str(c.ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(docs), str(index), json.dumps(questions)],
-        cwd=c.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"the serving subprocess failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return c.run_child(_CHILD, [str(docs), str(index), json.dumps(questions)], timeout=1200)
 
 
 def run(argv: list[str]) -> None:

@@ -24,8 +24,6 @@ Run: .venv/bin/python bench/threads.py [--quick]
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -96,21 +94,12 @@ CONFIGS = {
 
 def child(env_extra: dict[str, str], threads: int, sizes: tuple[int, int, int], background: bool) -> dict:
     """One configuration in a fresh process."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
-    env.update(env_extra)
-    env["PYTHONPATH"] = str(c.ROOT)
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(c.ROOT / "bench"), str(threads), *map(str, sizes), str(int(background))],
-        env=env,
-        cwd=c.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    return c.run_child(
+        _CHILD,
+        [str(c.ROOT / "bench"), str(threads), *map(str, sizes), str(int(background))],
+        env=env_extra,
+        drop=("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT"),
     )
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(f"configuration failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
 
 
 def run(argv: list[str]) -> None:

@@ -120,6 +120,7 @@ class QuestionDates:
             return 1.0 if published.month in self.months else -1.0
         return 1.0
 
+
 # What kind of answer a question asks for, and what a sentence carrying it looks like. A sentence
 # of the right shape ("forty minutes" for "how long") is a little more likely to be the answer.
 _NUMBER_WORDS = (
