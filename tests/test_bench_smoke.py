@@ -1,0 +1,23 @@
+"""The benchmark scripts still run (quick mode): `make bench` must not rot. No figure is asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_every_benchmark_script_runs_and_prints_its_figures():
+    """bench/run_all.py --quick: every script finishes and the final table lists each of them."""
+    proc = subprocess.run(
+        [sys.executable, "bench/run_all.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=1200
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for script in ("answer_latency", "discord_latency", "index_throughput", "incremental", "million", "memory"):
+        assert f"| {script} |" in proc.stdout, script
+    assert "Targets met:" in proc.stdout
