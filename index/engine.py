@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
-from .errors import IndexCorrupt, IndexIncompatible, IndexMissing
+from .errors import IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
 from .models import Answer, DocumentInfo
 from .search import SearchConfig, Searcher
 from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot, SyncReport
@@ -88,7 +88,15 @@ class Engine:
             return None
         if on_build:
             on_build(reason or "building the index")
-        return self.reindex(progress=progress)
+        try:
+            return self.reindex(progress=progress)
+        except IndexStoreError as err:
+            if snapshot is None:
+                raise
+            # The repair failed (a read-only folder, a full disk), but the previous generation answers.
+            log.warning("could not repair the index (%s); answering from %s", err, snapshot.generation)
+            self._install(snapshot)
+            return None
 
     def reindex(
         self,

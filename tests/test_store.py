@@ -263,3 +263,26 @@ def test_a_garbled_current_pointer_is_worked_around_then_mended(store, seed_docs
     report = sync(store, seed_docs, fake_embedder)
     assert not report.published and "damaged" in (report.repaired or "")
     assert (store.directory / CURRENT_NAME).read_text().strip() == first.generation
+
+
+def test_ask_still_answers_from_the_fallback_when_the_repair_cannot_be_written(
+    store, seed_docs, fake_embedder, monkeypatch
+):
+    """Live generation damaged and the folder not writable: answers come from the previous generation."""
+    from index.engine import Engine
+    from index.errors import IndexWriteError
+
+    sync(store, seed_docs, fake_embedder)
+    (seed_docs / "new.md").write_text(NEW, encoding="utf-8")
+    sync(store, seed_docs, fake_embedder)
+    live = store.directory / store.current_generation()
+    (live / FAISS_NAME).write_bytes(b"garbage")
+    engine = Engine(seed_docs, store.directory, embedder=fake_embedder)
+
+    def cannot_write(*args, **kwargs):
+        raise IndexWriteError("Could not write the index: permission denied.")
+
+    monkeypatch.setattr(engine.store, "sync", cannot_write)
+    assert engine.ensure_index() is None
+    assert engine.searcher().snapshot.generation != live.name
+    assert engine.answer("neutral state weapons of mass destruction").hit is not None
