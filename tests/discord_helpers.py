@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
+import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="'audioop' is deprecated", category=DeprecationWarning)
     import discord  # noqa: F401 - imported here first so later imports see it loaded
 
+from fakediscord import DiscordHarness
+
 from bot import create_bot
 from bot.settings import Settings
+from index.embedder import Embedder
 from index.engine import Engine
+
+SEED_DOCUMENTS = Path(__file__).resolve().parents[1] / "documents"
 
 
 def make_settings(documents: Path, index: Path, **overrides) -> Settings:
@@ -28,6 +35,26 @@ def bot_factory(settings: Settings, engine: Engine | None = None, **kwargs):
         return create_bot(settings.replace(guild_id=fake.guild_id), engine=engine, guild_ready_timeout=0.1, **kwargs)
 
     return factory
+
+
+def start_seed_bot(
+    base: Path, embedder: Embedder, customize: Callable[[Settings, object], Settings] | None = None
+) -> tuple[DiscordHarness, Engine]:
+    """Copy the seed articles under ``base``, start the real bot on the fake Discord, wait until it answers.
+
+    ``customize(settings, fake)`` may change the settings once the fake (its guild, its roles) exists.
+    """
+    shutil.copytree(SEED_DOCUMENTS, base / "documents")
+    engine = Engine(base / "documents", base / "index", embedder=embedder)
+    settings = make_settings(base / "documents", base / "index")
+
+    def factory(fake):
+        chosen = customize(settings, fake) if customize else settings
+        return bot_factory(chosen, engine)(fake)
+
+    harness = DiscordHarness(factory).start()
+    harness.call(harness.client.engine_ready.wait())
+    return harness, engine
 
 
 def plain_quote(description: str) -> str:

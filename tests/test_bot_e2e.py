@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from discord_helpers import bot_factory, embed_text, make_settings, plain_quote
+from discord_helpers import embed_text, plain_quote, start_seed_bot
 from fakediscord import DiscordHarness
 
-from index.engine import Engine
-from tests.conftest import DOCUMENTS, REUTERS
+from tests.conftest import REUTERS
 
 
 @pytest.fixture(scope="module")
 def bot_env(tmp_path_factory, embedder):
     """A seed-article engine with the real model and a bot logged into the fake Discord."""
     base = tmp_path_factory.mktemp("bot")
-    shutil.copytree(DOCUMENTS, base / "documents")
-    engine = Engine(base / "documents", base / "index", embedder=embedder)
-    settings = make_settings(base / "documents", base / "index")
-    harness = DiscordHarness(bot_factory(settings, engine)).start()
-    harness.call(harness.client.engine_ready.wait())
+    harness, engine = start_seed_bot(base, embedder)
     yield harness, engine, base
     harness.close()
 

@@ -7,8 +7,8 @@ import threading
 import time
 
 import pytest
-from discord_helpers import bot_factory, embed_text, make_settings, plain_quote
-from fakediscord import PERM_MANAGE_GUILD, DiscordHarness
+from discord_helpers import embed_text, plain_quote, start_seed_bot
+from fakediscord import PERM_MANAGE_GUILD
 
 from index.engine import Engine
 from tests.conftest import DOCUMENTS
@@ -88,16 +88,11 @@ def test_another_process_reindexing_is_picked_up_without_restart(engine, tmp_pat
 def admin_bot(tmp_path_factory, embedder):
     """A bot over a writable copy of the seed articles, with the fake's Moderator role in ADMIN_ROLE_IDS."""
     base = tmp_path_factory.mktemp("admin-bot")
-    shutil.copytree(DOCUMENTS, base / "documents")
-    engine = Engine(base / "documents", base / "index", embedder=embedder)
-    settings = make_settings(base / "documents", base / "index")
-
-    def factory(fake):
-        moderators = frozenset({int(fake.role("Moderator")["id"])})
-        return bot_factory(settings.replace(admin_role_ids=moderators), engine)(fake)
-
-    harness = DiscordHarness(factory).start()
-    harness.call(harness.client.engine_ready.wait())
+    harness, engine = start_seed_bot(
+        base,
+        embedder,
+        lambda settings, fake: settings.replace(admin_role_ids=frozenset({int(fake.role("Moderator")["id"])})),
+    )
     yield harness, engine, base
     harness.close()
 
