@@ -64,3 +64,17 @@ def test_sync_commands_publishes_globally_only_on_request(fake_only, tmp_path, c
     assert fake.global_sync_count == 1 and fake.guild_sync_count >= 1
     out = capsys.readouterr().out
     assert "Published" in out and "globally" in out and "/ask" in out
+
+
+def test_run_waits_passively_for_openmp_threads_unless_told_otherwise(tmp_path, monkeypatch):
+    """`talksbot run` defaults OMP_WAIT_POLICY to PASSIVE (shared cores) and keeps an explicit choice."""
+    from bot.cli import main
+
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 2  # no token: stops before connecting, after choosing the policy
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert main(["run"]) == 2
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
