@@ -232,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "eval",
         help="measure answer quality on an evaluation set",
-        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, verbatim and attribution "
-        "shares, and the misses.",
+        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, highlight accuracy, verbatim and "
+        "attribution shares, and the misses.",
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="questions YAML (default: tests/eval/questions.yaml)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
