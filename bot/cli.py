@@ -19,7 +19,7 @@ from typing import TextIO
 
 from index.engine import Engine
 from index.errors import InvalidQuestion, TalksbotError
-from index.search import MAX_QUESTION_CHARS, clean_question
+from index.search import MAX_QUESTION_CHARS, SearchConfig, clean_question
 from index.store import ProgressFactory
 
 from .render_text import render_answer_json, render_answer_text, render_error_json, render_sync_report
@@ -43,6 +43,7 @@ def make_engine(settings: Settings) -> Engine:
         settings.index_dir,
         model=settings.embedding_model,
         threads=settings.torch_threads,
+        search_config=SearchConfig().with_min_score(settings.min_score),
     )
 
 

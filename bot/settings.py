@@ -6,6 +6,7 @@ from the defaults below. Everything else receives a ``Settings`` object.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,9 @@ from dotenv import dotenv_values
 
 from index.embedder import DEFAULT_MODEL
 from index.errors import TalksbotError
+
+# Answer scores stay below about 1.2 (cosines plus small bonuses): a higher threshold would refuse everything.
+MAX_MIN_SCORE = 1.5
 
 __all__ = ["Secret", "Settings", "SettingsError"]
 
@@ -57,6 +61,11 @@ DOCUMENTED = {
     "DOCUMENTS_DIR": ("documents", "Folder of articles (.md/.txt, UTF-8, optional YAML front matter)."),
     "INDEX_DIR": (".talksbot/index", "Where the built index lives (git-ignored)."),
     "EMBEDDING_MODEL": (DEFAULT_MODEL, "sentence-transformers model name or local path; the default is bundled."),
+    "MIN_SCORE": (
+        "",
+        "Relevance below which an answer is 'nothing relevant'; empty for 0.50, calibrated for the bundled "
+        "model (`talksbot eval --calibrate` suggests one for another).",
+    ),
     "ADMIN_ROLE_IDS": ("", "Comma-separated role ids allowed to /reindex and /add-article besides Manage Server."),
     "WATCH_DOCUMENTS": ("0", "1 to reindex by itself when files in DOCUMENTS_DIR change (same as run --watch)."),
     "ASK_COOLDOWN_SECONDS": ("10", "Per-user cooldown window for /ask."),
@@ -77,6 +86,7 @@ class Settings:
     documents_dir: Path = Path("documents")
     index_dir: Path = Path(".talksbot/index")
     embedding_model: str = DEFAULT_MODEL
+    min_score: float | None = None
     admin_role_ids: frozenset[int] = frozenset()
     watch_documents: bool = False
     ask_cooldown_seconds: float = 10.0
@@ -103,6 +113,7 @@ class Settings:
             documents_dir=Path(get("DOCUMENTS_DIR") or DOCUMENTED["DOCUMENTS_DIR"][0]),
             index_dir=Path(get("INDEX_DIR") or DOCUMENTED["INDEX_DIR"][0]),
             embedding_model=get("EMBEDDING_MODEL") or DEFAULT_MODEL,
+            min_score=_min_score(get("MIN_SCORE")),
             admin_role_ids=frozenset(_int_list(get("ADMIN_ROLE_IDS"), "ADMIN_ROLE_IDS")),
             watch_documents=_bool(get("WATCH_DOCUMENTS"), "WATCH_DOCUMENTS"),
             ask_cooldown_seconds=_positive_float(get("ASK_COOLDOWN_SECONDS"), "ASK_COOLDOWN_SECONDS"),
@@ -159,6 +170,20 @@ def _positive_float(raw: str, name: str) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}.") from None
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {raw!r}.")
+    return value
+
+
+def _min_score(raw: str) -> float | None:
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= MAX_MIN_SCORE:
+        raise SettingsError(
+            f"MIN_SCORE must be a number from 0 to {MAX_MIN_SCORE} (empty for the default), got {raw!r}."
+        )
     return value
 
 

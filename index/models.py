@@ -95,6 +95,9 @@ class Answer:
     alternatives: tuple[Hit, ...] = ()
     # When nothing is relevant enough: the articles that came closest, to offer instead.
     closest: tuple[DocumentInfo, ...] = ()
+    # The relevance compared with the threshold: the best candidate's score (None: no candidate at all).
+    # It can exceed ``hit.score`` when a near-duplicate from a newer article is quoted instead.
+    relevance: float | None = None
 
     def to_json(self) -> dict[str, object]:
         """The answer as the CLI's JSON contract spells it."""

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -30,18 +31,29 @@ from .questions import (
 )
 from .store import Snapshot, StoredPassage
 
-__all__ = ["MAX_QUESTION_CHARS", "SearchConfig", "Searcher", "clean_question", "lexical_query"]
+__all__ = [
+    "DEFAULT_MIN_SCORE",
+    "MAX_QUESTION_CHARS",
+    "SearchConfig",
+    "Searcher",
+    "clean_question",
+    "lexical_query",
+]
 
 _WORD = re.compile(r"\w+")
+DEFAULT_MIN_SCORE = 0.50
+# Alternatives may be a little less relevant than an answer would have to be.
+ALTERNATIVE_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True)
 class SearchConfig:
     """Knobs of the answer pipeline; defaults are measured on tests/eval (bench/eval_ablation.py)."""
 
-    # Calibrated on tests/eval: below it, "nothing relevant" (see README, Answer quality).
-    min_score: float = 0.50
-    alternative_min_score: float = 0.45
+    # Calibrated on tests/eval for the bundled model: below it, "nothing relevant" (README, Answer
+    # quality). Another model scores on another scale: `talksbot eval --calibrate` suggests its own.
+    min_score: float = DEFAULT_MIN_SCORE
+    alternative_min_score: float = DEFAULT_MIN_SCORE - ALTERNATIVE_MARGIN
     dense_candidates: int = 30
     lexical_candidates: int = 30
     alternatives: int = 3
@@ -68,6 +80,12 @@ class SearchConfig:
     date_matching: bool = True
     answer_typing: bool = True
     max_question_chars: int = MAX_QUESTION_CHARS
+
+    def with_min_score(self, min_score: float | None) -> SearchConfig:
+        """This config with another relevance threshold (alternatives keep their margin below it)."""
+        if min_score is None:
+            return self
+        return dataclasses.replace(self, min_score=min_score, alternative_min_score=min_score - ALTERNATIVE_MARGIN)
 
 
 @dataclass(slots=True)
@@ -106,11 +124,11 @@ class Searcher:
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
         best = self._prefer_newer(ranked)
         if best.score < cfg.min_score:
-            return Answer(question=question, hit=None, closest=_distinct_documents(ranked, 3))
+            return Answer(question=question, hit=None, closest=_distinct_documents(ranked, 3), relevance=best.score)
         ranked.remove(best)
         ranked.insert(0, best)
         hits = self._group(text, ranked, wanted)
-        return Answer(question=question, hit=hits[0], alternatives=tuple(hits[1:]))
+        return Answer(question=question, hit=hits[0], alternatives=tuple(hits[1:]), relevance=best.score)
 
     # ----- retrieval and scoring
 

@@ -102,6 +102,26 @@ def test_batch_mode_writes_one_json_line_per_question_in_order(workdir):
             assert set(hit["document"]) == {"id", "title", "source", "author", "published", "url"}
 
 
+def test_min_score_decides_what_counts_as_relevant(workdir):
+    """A stricter MIN_SCORE turns an answered question into 'nothing relevant'; a looser one answers more."""
+    question = "What did Russia demand before agreeing to a ceasefire?"
+    answered = json.loads(run("ask", "--json", question, cwd=workdir).stdout)["answer"]
+    assert answered is not None
+    strict = run("ask", question, cwd=workdir, env={"MIN_SCORE": f"{answered['score'] + 0.2:.2f}"})
+    assert strict.returncode == 0 and strict.stdout.startswith("Nothing relevant"), strict.stdout
+    off_topic = "What is a good recipe for apple pie?"
+    loose = json.loads(run("ask", "--json", off_topic, cwd=workdir, env={"MIN_SCORE": "0"}).stdout)
+    assert loose["answer"] is not None and loose["answer"]["score"] < 0.5
+
+
+def test_a_bad_min_score_is_one_line_exit_2(workdir):
+    """MIN_SCORE out of range: the variable, the range, exit 2, before anything loads."""
+    proc = run("ask", "anything", cwd=workdir, env={"MIN_SCORE": "5"})
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "talksbot: MIN_SCORE must be a number from 0 to 1.5 (empty for the default), got '5'."
+    )
+
+
 def test_index_reports_changes_incrementally(workdir):
     """index: up to date when nothing changed; a new file is '1 added'; --json is one object."""
     proc = run("index", cwd=workdir)

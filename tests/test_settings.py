@@ -39,12 +39,22 @@ def test_defaults_are_safe_without_any_configuration(tmp_path):
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
         ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0,2"}, "between 0 and SHARD_COUNT-1"),
+        ({"MIN_SCORE": "high"}, "MIN_SCORE must be a number from 0 to 1.5"),
+        ({"MIN_SCORE": "-0.1"}, "MIN_SCORE must be a number from 0 to 1.5"),
+        ({"MIN_SCORE": "2"}, "MIN_SCORE must be a number from 0 to 1.5"),
+        ({"MIN_SCORE": "nan"}, "MIN_SCORE must be a number from 0 to 1.5"),
     ],
 )
 def test_a_bad_value_is_named_with_what_is_expected(tmp_path, env, message):
     """Each malformed setting raises SettingsError naming the variable."""
     with pytest.raises(SettingsError, match=message):
         Settings.load(env=env, env_file=tmp_path / "missing.env")
+
+
+def test_min_score_is_read_and_empty_means_the_calibrated_default(tmp_path):
+    """MIN_SCORE sets the threshold; empty leaves the pipeline's own default (0.50) in place."""
+    assert Settings.load(env={"MIN_SCORE": "0.62"}, env_file=None).min_score == 0.62
+    assert Settings.load(env={"MIN_SCORE": ""}, env_file=tmp_path / "missing.env").min_score is None
 
 
 def test_the_token_never_shows_in_repr_or_str():
