@@ -242,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline", action="store_true", help="also measure plain dense search over plain paragraphs, for comparison"
     )
     p.add_argument("--corpus", action="append", metavar="NAME", help="only this corpus (repeatable)")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="also suggest the relevance threshold (MIN_SCORE) that best separates answerable questions "
+        "from unanswerable ones, for the model in EMBEDDING_MODEL",
+    )
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser(

@@ -7,12 +7,22 @@ import json
 import sys
 from pathlib import Path
 
-from index.evaluation import BASELINE, CorpusResult, Variant, evaluate, load_eval_set
+from index.evaluation import (
+    BASELINE,
+    Calibration,
+    CorpusResult,
+    Variant,
+    calibrate,
+    evaluate,
+    load_eval_set,
+    without_threshold,
+)
+from index.search import SearchConfig
 
 from .render_text import attribution
 from .settings import Settings
 
-__all__ = ["DEFAULT_EVAL_FILE", "render_eval_table", "run_eval_command"]
+__all__ = ["DEFAULT_EVAL_FILE", "render_calibration", "render_eval_table", "run_eval_command"]
 
 DEFAULT_EVAL_FILE = Path("tests/eval/questions.yaml")
 _COLUMNS = (
@@ -63,22 +73,45 @@ def render_misses(results: list[CorpusResult]) -> str:
     return "\n".join(lines) if lines else "(none)"
 
 
+def render_calibration(calibration: Calibration) -> str:
+    """The threshold now and the one suggested, with acc@1 / no-answer at each, overall and per corpus."""
+    corpora = list(calibration.current.per_corpus)
+    header = "| MIN_SCORE | acc@1 | no-answer | " + " | ".join(f"{c}: acc@1 / no-answer" for c in corpora) + " |"
+    rule = "|" + "---|" * (3 + len(corpora))
+    rows = []
+    for label, f in (("now", calibration.current), ("suggested", calibration.suggested)):
+        cells = [f"{f.min_score:.3f} ({label})", f"{f.accuracy_at_1:.3f}", f"{f.no_answer_accuracy:.3f}"]
+        cells += [f"{a:.3f} / {n:.3f}" for a, n in f.per_corpus.values()]
+        rows.append("| " + " | ".join(cells) + " |")
+    s = calibration.suggested
+    advice = (
+        f"Suggested MIN_SCORE={s.min_score:.3f}: it maximises the worse of acc@1 and no-answer accuracy over "
+        f"{calibration.answerable} answerable and {calibration.unanswerable} unanswerable questions. It is fit "
+        "on these questions, so expect a little less on new ones; set it in .env to use it."
+    )
+    return "\n".join(["## threshold (MIN_SCORE)", "", header, rule, *rows, "", advice])
+
+
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluation set with the default pipeline (and the baseline with --baseline); print results."""
     from index.embedder import SentenceTransformerEmbedder
 
     eval_set = load_eval_set(Path(args.file) if args.file else DEFAULT_EVAL_FILE)
     embedder = SentenceTransformerEmbedder(settings.embedding_model, threads=settings.torch_threads)
-    variants = [Variant(name="talksbot")] + ([BASELINE] if args.baseline else [])
-    report: dict[str, list[CorpusResult]] = {}
-    for variant in variants:
-        report[variant.name] = evaluate(
+    ours = Variant(name="talksbot", search=SearchConfig().with_min_score(settings.min_score))
+    variants = [ours] + ([BASELINE] if args.baseline else [])
+
+    def run(variant: Variant) -> list[CorpusResult]:
+        return evaluate(
             eval_set,
             embedder,
             variant=variant,
             corpora=args.corpus,
-            on_corpus=lambda name, v=variant: print(f"evaluating {v.name} on {name} ...", file=sys.stderr),
+            on_corpus=lambda name: print(f"evaluating {variant.name} on {name} ...", file=sys.stderr),
         )
+
+    report = {variant.name: run(variant) for variant in variants}
+    calibration = calibrate(run(without_threshold(ours)), ours.search.min_score) if args.calibrate else None
     if args.json:
         print(
             json.dumps(
@@ -97,13 +130,17 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
                         ],
                     }
                     for name, results in report.items()
-                },
+                }
+                | ({"calibration": calibration.to_json()} if calibration else {}),
                 ensure_ascii=False,
             )
         )
         return 0
     for name, results in report.items():
         print(render_eval_table(results, title=f"## {name}"))
+        print()
+    if calibration:
+        print(render_calibration(calibration))
         print()
     print("Misses (talksbot):")
     print(render_misses(report["talksbot"]))

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from index.evaluation import CorpusResult, EvalQuestion, EvalSetError, Expected, QuestionResult, calibrate
+from index.models import Answer
+
 ROOT = Path(__file__).resolve().parents[1]
 TALKSBOT = Path(sys.executable).with_name("talksbot")
 
@@ -36,9 +39,13 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    """One run of `talksbot eval --baseline --json` over the evaluation set."""
+    """One run of `talksbot eval --baseline --calibrate --json` over the evaluation set."""
     proc = subprocess.run(
-        [str(TALKSBOT), "eval", "--baseline", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=900
+        [str(TALKSBOT), "eval", "--baseline", "--calibrate", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -78,3 +85,55 @@ def test_a_broken_eval_file_is_a_clear_error(tmp_path):
     bad.write_text("questions: [\n", encoding="utf-8")
     proc = subprocess.run([str(TALKSBOT), "eval", str(bad)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "not valid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_calibration_reproduces_the_run_and_suggests_no_worse_threshold(report):
+    """At today's threshold the calibration's figures are the run's own; the suggestion does at least as well."""
+    calibration = report["calibration"]
+    assert calibration["current"]["min_score"] == 0.5
+    for metrics in report["talksbot"]["metrics"]:
+        now = calibration["current"]["per_corpus"][metrics["corpus"]]
+        assert now["accuracy_at_1"] == metrics["accuracy_at_1"]
+        assert now["no_answer_accuracy"] == metrics["no_answer_accuracy"]
+
+    def worse(f: dict) -> float:
+        return min(f["accuracy_at_1"], f["no_answer_accuracy"])
+
+    assert worse(calibration["suggested"]) >= worse(calibration["current"])
+    assert calibration["answerable"] == 98 and calibration["unanswerable"] == 23
+
+
+def _result(corpus: str, relevance: float, *, answerable: bool, correct: bool = False) -> QuestionResult:
+    answers = (Expected(doc="a.md", contains="x"),) if answerable else ()
+    question = EvalQuestion(id=f"q{relevance}", corpus=corpus, q="?", answers=answers)
+    return QuestionResult(
+        question=question,
+        answer=Answer(question="?", hit=None, relevance=relevance),
+        rank=1 if correct else None,
+        highlight_ok=None,
+        verbatim=True,
+        attributed=True,
+    )
+
+
+def test_calibrate_picks_the_threshold_between_the_scores_that_separate_best():
+    """Right answers at 0.70 and 0.60, a wrong one at 0.65, unanswerable at 0.55 and 0.40: 0.575 is best."""
+    results = [
+        _result("c", 0.70, answerable=True, correct=True),
+        _result("c", 0.60, answerable=True, correct=True),
+        _result("c", 0.65, answerable=True),
+        _result("c", 0.55, answerable=False),
+        _result("c", 0.40, answerable=False),
+    ]
+    calibration = calibrate([CorpusResult(corpus="c", variant="v", results=results)], current=0.5)
+    assert calibration.suggested.min_score == pytest.approx(0.575)
+    assert calibration.suggested.accuracy_at_1 == pytest.approx(2 / 3)
+    assert calibration.suggested.no_answer_accuracy == 1.0
+    assert calibration.current.no_answer_accuracy == 0.5  # 0.55 would still be answered at 0.5
+
+
+def test_calibrate_needs_unanswerable_questions():
+    """Without questions whose answer is 'nothing relevant' there is nothing to separate: a clear error."""
+    results = [_result("c", 0.7, answerable=True, correct=True)]
+    with pytest.raises(EvalSetError, match="needs both answerable questions"):
+        calibrate([CorpusResult(corpus="c", variant="v", results=results)], current=0.5)
