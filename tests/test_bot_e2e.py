@@ -148,3 +148,17 @@ def test_commands_are_synced_to_the_configured_guild_only(h):
     assert fake.global_sync_count == 0 and fake.guild_sync_count >= 1
     names = {c["name"] for c in fake.guild_commands[fake.guild_id]}
     assert {"ask", "sources", "about", "reindex", "add-article"} <= names
+
+
+def test_ask_in_a_direct_message_with_the_bot_works_and_admin_commands_refuse(bot_env):
+    """From the user's DMs (no guild, no member): /ask answers with the quote; /reindex is refused privately."""
+    h, _engine, base = bot_env
+    t0 = h.now()
+    rec = h.slash("ask", {"question": "Does Moscow insist that Kyiv stay neutral?"}, dm=True)
+    final = h.wait_final(rec, timeout=20)
+    quote = plain_quote(final["embeds"][0]["description"])
+    assert "Ukraine becomes a neutral state" in quote
+    assert quote in (base / "documents" / REUTERS).read_text(encoding="utf-8")
+    refused = h.wait_final(h.slash("reindex", dm=True), timeout=10)
+    assert refused["ephemeral"] and "works in a server, not in direct messages" in embed_text(refused)
+    h.assert_clean(since=t0)

@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 
 
 def admin_only():  # type: ignore[no-untyped-def]
-    """A check: Manage Server, or a role listed in ADMIN_ROLE_IDS."""
+    """A check: Manage Server, or a role listed in ADMIN_ROLE_IDS; never from direct messages."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            # guild_only() hides the command in DMs, but a client may still send it from one.
+            raise NotAllowed("This command works in a server, not in direct messages.")
         if interaction.client.is_admin(interaction):  # type: ignore[attr-defined]
             return True
         raise NotAllowed("Only members who can manage the server (or hold an admin role) can do this.")

@@ -321,6 +321,7 @@ class DiscordHarness:
         subcommand: str | None = None,
         attachments: Mapping[str, dict[str, Any]] | None = None,
         wait_connected: bool = True,
+        dm: bool = False,
         timeout: float = 10.0,
     ) -> InteractionRecord:
         """Dispatch a slash command; returns at once with the record (use :meth:`wait_final`)."""
@@ -332,6 +333,7 @@ class DiscordHarness:
                 subcommand=subcommand,
                 attachments=attachments,
                 wait_connected=wait_connected,
+                dm=dm,
             ),
             timeout,
         )

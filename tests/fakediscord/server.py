@@ -546,8 +546,11 @@ class FakeDiscord:
         member: dict[str, Any] | None,
         channel_id: int | None,
         locale: str,
+        dm: bool = False,
     ) -> dict[str, Any]:
-        """Fields every guild interaction carries."""
+        """Fields every guild interaction carries (or, with ``dm``, an interaction in the bot's DMs)."""
+        if dm:
+            return self._dm_interaction_base(type_, data, member, locale)
         member = copy.deepcopy(member or self.default_member)
         member.setdefault("permissions", DEFAULT_MEMBER_PERMISSIONS)
         channel = copy.deepcopy(self._channel(channel_id or self.channel_id))
@@ -573,6 +576,31 @@ class FakeDiscord:
             "entitlement_sku_ids": [],
             "authorizing_integration_owners": {"0": str(self.guild_id)},
             "context": 0,
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+        }
+
+    def _dm_interaction_base(
+        self, type_: int, data: dict[str, Any], member: dict[str, Any] | None, locale: str
+    ) -> dict[str, Any]:
+        """An interaction from the bot's DM with a user: ``user`` instead of ``member``, no guild."""
+        user = copy.deepcopy((member or self.default_member)["user"])
+        channel = {"id": str(self.snowflake()), "type": 1, "last_message_id": None, "flags": 0, "recipients": [user]}
+        return {
+            "id": str(self.snowflake()),
+            "application_id": str(self.application_id),
+            "type": type_,
+            "data": data,
+            "channel_id": channel["id"],
+            "channel": channel,
+            "user": user,
+            "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
+            "version": 1,
+            "app_permissions": DEFAULT_BOT_PERMISSIONS,
+            "locale": locale,
+            "entitlements": [],
+            "entitlement_sku_ids": [],
+            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "context": 1,
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
 
@@ -733,14 +761,16 @@ class FakeDiscord:
         channel_id: int | None = None,
         locale: str = "en-US",
         wait_connected: bool = True,
+        dm: bool = False,
     ) -> InteractionRecord:
         """Dispatch a slash-command INTERACTION_CREATE (type 2) built from the synced definition.
 
         With ``wait_connected=False`` it is queued even while the socket is down and
         reaches the bot only through RESUME's replay (the 3-second clock still runs).
+        With ``dm=True`` it comes from the user's DM with the bot (no guild, no member).
         """
         data = self._command_data(name, options, subcommand, attachments)
-        payload = self._interaction_base(2, data, member, channel_id, locale)
+        payload = self._interaction_base(2, data, member, channel_id, locale, dm=dm)
         label = f"/{name}" + (f" {subcommand}" if subcommand else "")
         return await self._dispatch_interaction(
             payload, kind="slash", name=label, custom_id=None, wait_connected=wait_connected
@@ -1324,7 +1354,7 @@ class FakeDiscord:
         meta: dict[str, Any] = {
             "id": str(rec.id),
             "type": rec.payload["type"],
-            "user": copy.deepcopy(rec.payload["member"]["user"]),
+            "user": copy.deepcopy(rec.payload["member"]["user"] if "member" in rec.payload else rec.payload["user"]),
             "authorizing_integration_owners": dict(rec.payload["authorizing_integration_owners"]),
         }
         if rec.payload["type"] == 3:
