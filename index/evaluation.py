@@ -91,7 +91,9 @@ class Variant:
 
 BASELINE = Variant(
     name="baseline: dense search over plain paragraphs",
-    search=SearchConfig(hybrid=False, sentence_scoring=False, date_matching=False, answer_typing=False, tie_margin=0.0),
+    search=SearchConfig(
+        hybrid=False, sentence_scoring=False, date_matching=False, answer_typing=False, recency=False, tie_margin=0.0
+    ),
     passage_context="none",
 )
 

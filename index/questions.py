@@ -91,24 +91,33 @@ _MAY_AS_MONTH = re.compile(
     r"\b(?:in|of|on|since|until|till|by|early|late|mid|before|after|\d{1,2})[\s-]+may\b|\bmay\s+\d{1,2}\b"
 )
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+# Asking how things stand now: the newest reporting answers it ("is there a date yet", "the latest round").
+_LATEST = re.compile(
+    r"\b(?:latest|newest|most recent(?:ly)?|recent(?:ly)?|current(?:ly)?|now|yet|still|next|upcoming|so far"
+    r"|lately|any ?more|these days|as of today|last (?:round|meeting|session|talks))\b"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class QuestionDates:
-    """Months and years a question names, to prefer articles from that time."""
+    """Months and years a question names, to prefer articles from that time, and whether it asks about now."""
 
     months: frozenset[int] = frozenset()
     years: frozenset[int] = frozenset()
+    # The question asks how things stand now (or what happened last), not about a moment it names.
+    latest: bool = False
 
     @classmethod
     def parse(cls, question: str) -> QuestionDates:
-        """Find month names and four-digit years in a question."""
+        """Find month names, four-digit years and words asking for the latest state in a question."""
         lowered = question.casefold()
         months = set()
         for word in _WORD.findall(lowered):
             if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered)):
                 months.add(_MONTHS[word])
-        return cls(frozenset(months), frozenset(int(y) for y in _YEAR.findall(lowered)))
+        years = frozenset(int(y) for y in _YEAR.findall(lowered))
+        latest = not (months or years) and bool(_LATEST.search(lowered))
+        return cls(frozenset(months), years, latest)
 
     def agreement(self, published: dt.date | None) -> float:
         """+1 when the article's date fits what the question names, -1 when it contradicts it, else 0."""

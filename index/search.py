@@ -6,6 +6,7 @@
 4. Below ``min_score`` nothing is relevant: the answer says so and names the closest articles.
 5. Near-duplicate passages from other articles become "also reported by", never alternatives.
 6. When two passages are about equally relevant, the newer article wins.
+7. A question about how things stand now ("yet", "still", "latest") counts older articles less.
 """
 
 from __future__ import annotations
@@ -75,10 +76,15 @@ class SearchConfig:
     date_weight: float = 0.05
     # The best sentence has the shape the question asks for (a number for "how many", ...).
     answer_type_weight: float = 0.08
+    # A question about how things stand now ("yet", "latest", "still"): older reporting answers it
+    # less well, down to -2x this for the oldest dated article; the newest loses nothing. Never a
+    # bonus, so no question gets past the threshold by asking about "now".
+    recency_weight: float = 0.05
     hybrid: bool = True
     sentence_scoring: bool = True
     date_matching: bool = True
     answer_typing: bool = True
+    recency: bool = True
     max_question_chars: int = MAX_QUESTION_CHARS
 
     def with_min_score(self, min_score: float | None) -> SearchConfig:
@@ -105,6 +111,8 @@ class Searcher:
         self.snapshot = snapshot
         self.embedder = embedder
         self.config = config or SearchConfig()
+        dated = [d.published.toordinal() for d in snapshot.documents.values() if d.published]
+        self._date_span = (min(dated), max(dated)) if dated else None
 
     def answer(
         self,
@@ -174,11 +182,20 @@ class Searcher:
             score += cfg.lexical_weight * cand.lexical
         if cfg.date_matching:
             score += cfg.date_weight * dates.agreement(cand.passage.document.published)
+        if cfg.recency and dates.latest:
+            score += cfg.recency_weight * (self._age_position(cand.passage.document.published) - 1)
         if kind is not None and len(cand.sentence_scores):
             s, e = cand.passage.sentences[int(np.argmax(cand.sentence_scores))]
             if shows_answer_type(kind, cand.passage.text[s:e]):
                 score += cfg.answer_type_weight
         return score
+
+    def _age_position(self, published: dt.date | None) -> float:
+        """-1 for the oldest dated article in the index, +1 for the newest (and when undated or all alike)."""
+        if published is None or self._date_span is None or self._date_span[0] == self._date_span[1]:
+            return 1.0
+        low, high = self._date_span
+        return 2 * (published.toordinal() - low) / (high - low) - 1
 
     def _prefer_newer(self, ranked: list[_Candidate]) -> _Candidate:
         """Among candidates about as relevant as the best, the newest article wins."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import pytest
 
+from index.engine import Engine
 from index.errors import InvalidQuestion
-from index.search import MAX_QUESTION_CHARS, QuestionDates, clean_question, lexical_query
-from tests.conftest import REUTERS, REWRITE
+from index.search import MAX_QUESTION_CHARS, QuestionDates, SearchConfig, Searcher, clean_question, lexical_query
+from tests.conftest import DOCUMENTS, REUTERS, REWRITE
+
+FIXTURE_ARTICLES = Path(__file__).parent / "eval" / "corpus"
 
 PARAPHRASED = [
     ("Does Moscow insist that Kyiv stay neutral?", "Ukraine becomes a neutral state"),
@@ -137,3 +142,58 @@ def test_hostile_fts_syntax_still_gets_an_answer(seed_engine):
 def test_a_month_in_the_question_prefers_articles_from_that_month(question, month, agreement):
     """Months named in a question agree or disagree with an article's date; 'may' as a verb is no month."""
     assert QuestionDates.parse(question).agreement(dt.date(2025, month, 10)) == agreement
+
+
+@pytest.mark.parametrize(
+    ("question", "latest"),
+    [
+        ("is there a date for the next round yet", True),
+        ("what happened at the latest round?", True),
+        ("are they still far apart", True),
+        ("how many prisoners have been swapped so far", True),
+        ("what did they agree in june, and is it still on?", False),  # a month names the time asked about
+        ("what did russia demand", False),
+        ("who went first", False),
+    ],
+)
+def test_questions_about_how_things_stand_now_are_recognised(question, latest):
+    """'yet', 'latest', 'still', 'so far' ask about now, unless the question names a month or year."""
+    assert QuestionDates.parse(question).latest is latest
+
+
+@pytest.fixture(scope="module")
+def rounds_engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Engine:
+    """The seeds plus the eval's three articles about later rounds (June 2, July 23, July 28)."""
+    base = tmp_path_factory.mktemp("rounds")
+    docs = base / "documents"
+    shutil.copytree(DOCUMENTS, docs)
+    for article in FIXTURE_ARTICLES.glob("*.md"):
+        shutil.copy(article, docs / article.name)
+    engine = Engine(docs, base / "index", embedder=embedder)
+    engine.reindex()
+    return engine
+
+
+def test_a_question_about_now_is_answered_from_the_newest_reporting(rounds_engine):
+    """'Is there a date for the next round yet?': the June article's 'no date for a third round' is stale
+    once July's articles say 'no date for a fourth round'; without the recency rule June's is quoted."""
+    question = "is there a date for the next round yet"
+    answer = rounds_engine.answer(question)
+    assert answer.hit is not None and answer.hit.document.published >= dt.date(2025, 7, 23)
+    assert "fourth round" in answer.hit.quote
+    snapshot = rounds_engine.searcher().snapshot
+    without = Searcher(snapshot, rounds_engine.embedder, SearchConfig(recency=False)).answer(question)
+    assert without.hit is not None and "third round" in without.hit.quote
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["are the two sides still far apart?", "what's the ruble to dollar exchange rate right now", "latest news?"],
+)
+def test_asking_about_now_never_makes_anything_more_relevant(rounds_engine, question):
+    """Recency only ever lowers older articles' scores: no question gets past the threshold by saying 'now'."""
+    snapshot = rounds_engine.searcher().snapshot
+    on = Searcher(snapshot, rounds_engine.embedder).answer(question)
+    off = Searcher(snapshot, rounds_engine.embedder, SearchConfig(recency=False)).answer(question)
+    assert on.relevance <= off.relevance
+    assert (on.hit is None) >= (off.hit is None)
