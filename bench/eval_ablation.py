@@ -26,7 +26,13 @@ from index.evaluation import _gather, _is_correct, load_eval_set  # noqa: E402
 from index.search import SearchConfig  # noqa: E402
 
 _OFF = dict(
-    hybrid=False, sentence_scoring=False, date_matching=False, answer_typing=False, recency=False, tie_margin=0.0
+    hybrid=False,
+    sentence_scoring=False,
+    date_matching=False,
+    answer_typing=False,
+    recency=False,
+    meeting_matching=False,
+    tie_margin=0.0,
 )
 # Each step adds one thing to the one above it; "title context" is the step that was measured and dropped.
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -40,8 +46,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "lead-in",
         {**_OFF, "sentence_scoring": True, "hybrid": True, "date_matching": True, "answer_typing": True},
     ),
-    "7 + newer wins on ties": ("lead-in", {"recency": False}),
-    "8 default (7 + older articles count less for questions about now)": ("lead-in", {}),
+    "7 + newer wins on ties": ("lead-in", {"recency": False, "meeting_matching": False}),
+    "8 + older articles count less for questions about now": ("lead-in", {"meeting_matching": False}),
+    "9 default (8 + a meeting named by number agrees with the article's title)": ("lead-in", {}),
 }
 
 

@@ -92,7 +92,13 @@ class Variant:
 BASELINE = Variant(
     name="baseline: dense search over plain paragraphs",
     search=SearchConfig(
-        hybrid=False, sentence_scoring=False, date_matching=False, answer_typing=False, recency=False, tie_margin=0.0
+        hybrid=False,
+        sentence_scoring=False,
+        date_matching=False,
+        answer_typing=False,
+        recency=False,
+        meeting_matching=False,
+        tie_margin=0.0,
     ),
     passage_context="none",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -96,6 +97,36 @@ _LATEST = re.compile(
     r"\b(?:latest|newest|most recent(?:ly)?|recent(?:ly)?|current(?:ly)?|now|yet|still|next|upcoming|so far"
     r"|lately|any ?more|these days|as of today|last (?:round|meeting|session|talks))\b"
 )
+# "the third round", "second Istanbul talks", "4th meeting": which of a series of meetings is meant.
+_ORDINALS = {
+    word: number
+    for number, words in enumerate(
+        [
+            ("first", "1st"),
+            ("second", "2nd"),
+            ("third", "3rd"),
+            ("fourth", "4th"),
+            ("fifth", "5th"),
+            ("sixth", "6th"),
+            ("seventh", "7th"),
+            ("eighth", "8th"),
+            ("ninth", "9th"),
+            ("tenth", "10th"),
+        ],
+        start=1,
+    )
+    for word in words
+}
+_ORDINAL_MEETING = re.compile(
+    r"\b(" + "|".join(_ORDINALS) + r")[\s-]+(?:(?:round|session)\b|(?:(?:istanbul|direct|peace|face-to-face)\s+)*"
+    r"(?:talks|meeting|negotiations)\b)"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def meeting_ordinals(text: str) -> frozenset[int]:
+    """Which meetings of a series a text names by number: {3} for "the third round of talks"."""
+    return frozenset(_ORDINALS[word] for word in _ORDINAL_MEETING.findall(text.casefold()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +137,8 @@ class QuestionDates:
     years: frozenset[int] = frozenset()
     # The question asks how things stand now (or what happened last), not about a moment it names.
     latest: bool = False
+    # Which meeting of the series it asks about, by number ("the third round").
+    meetings: frozenset[int] = frozenset()
 
     @classmethod
     def parse(cls, question: str) -> QuestionDates:
@@ -116,8 +149,9 @@ class QuestionDates:
             if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered)):
                 months.add(_MONTHS[word])
         years = frozenset(int(y) for y in _YEAR.findall(lowered))
-        latest = not (months or years) and bool(_LATEST.search(lowered))
-        return cls(frozenset(months), years, latest)
+        meetings = meeting_ordinals(lowered)
+        latest = not (months or years or meetings) and bool(_LATEST.search(lowered))
+        return cls(frozenset(months), years, latest, meetings)
 
     def agreement(self, published: dt.date | None) -> float:
         """+1 when the article's date fits what the question names, -1 when it contradicts it, else 0."""
@@ -128,6 +162,17 @@ class QuestionDates:
         if self.months:
             return 1.0 if published.month in self.months else -1.0
         return 1.0
+
+    def meeting_agreement(self, title: str) -> float:
+        """+1 when an article's title names the meeting the question asks about, -1 another one, else 0.
+
+        A title says what the article is about ("Third round of Istanbul talks ends ..."); its body may
+        mention other rounds in passing ("no date was set for a third round").
+        """
+        named = meeting_ordinals(title) if self.meetings else frozenset()
+        if not named:
+            return 0.0
+        return 1.0 if named & self.meetings else -1.0
 
 
 # What kind of answer a question asks for, and what a sentence carrying it looks like. A sentence

@@ -7,6 +7,7 @@
 5. Near-duplicate passages from other articles become "also reported by", never alternatives.
 6. When two passages are about equally relevant, the newer article wins.
 7. A question about how things stand now ("yet", "still", "latest") counts older articles less.
+8. A question naming a meeting by number ("the third round") prefers the article whose title names it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class SearchConfig:
     date_weight: float = 0.05
     # The best sentence has the shape the question asks for (a number for "how many", ...).
     answer_type_weight: float = 0.08
+    # The question names a meeting by number ("the third round") and the article's title names the
+    # same one (or another). Weightier than a month: an explicit, usually decisive statement.
+    meeting_weight: float = 0.08
     # A question about how things stand now ("yet", "latest", "still"): older reporting answers it
     # less well, down to -2x this for the oldest dated article; the newest loses nothing. Never a
     # bonus, so no question gets past the threshold by asking about "now".
@@ -85,6 +89,7 @@ class SearchConfig:
     date_matching: bool = True
     answer_typing: bool = True
     recency: bool = True
+    meeting_matching: bool = True
     max_question_chars: int = MAX_QUESTION_CHARS
 
     def with_min_score(self, min_score: float | None) -> SearchConfig:
@@ -182,6 +187,8 @@ class Searcher:
             score += cfg.lexical_weight * cand.lexical
         if cfg.date_matching:
             score += cfg.date_weight * dates.agreement(cand.passage.document.published)
+        if cfg.meeting_matching and dates.meetings:
+            score += cfg.meeting_weight * dates.meeting_agreement(cand.passage.document.title)
         if cfg.recency and dates.latest:
             score += cfg.recency_weight * (self._age_position(cand.passage.document.published) - 1)
         if kind is not None and len(cand.sentence_scores):

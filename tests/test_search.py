@@ -10,6 +10,7 @@ import pytest
 
 from index.engine import Engine
 from index.errors import InvalidQuestion
+from index.questions import meeting_ordinals
 from index.search import MAX_QUESTION_CHARS, QuestionDates, SearchConfig, Searcher, clean_question, lexical_query
 from tests.conftest import DOCUMENTS, REUTERS, REWRITE
 
@@ -197,3 +198,51 @@ def test_asking_about_now_never_makes_anything_more_relevant(rounds_engine, ques
     off = Searcher(snapshot, rounds_engine.embedder, SearchConfig(recency=False)).answer(question)
     assert on.relevance <= off.relevance
     assert (on.hit is None) >= (off.hit is None)
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("Third round of Istanbul talks ends in 40 minutes with deal on 1,200-prisoner swap", {3}),
+        ("Russia and Ukraine agree new prisoner swaps at second Istanbul talks", {2}),
+        ("what did they agree at the 2nd round?", {2}),
+        ("the first direct talks in three years", {1}),
+        ("who went first", set()),
+        ("Medinsky headed Moscow's team for the second time", set()),
+        ("first of all, what did russia want", set()),
+    ],
+)
+def test_a_meeting_named_by_number_is_recognised(text, numbers):
+    """'the third round', 'second Istanbul talks', '2nd round' name a meeting; 'went first' does not."""
+    assert meeting_ordinals(text) == frozenset(numbers)
+
+
+def test_a_title_naming_the_asked_meeting_agrees_and_another_disagrees():
+    """+1 for the same meeting, -1 for another, 0 when the title or the question names none."""
+    asked = QuestionDates.parse("what was agreed at the third round?")
+    assert asked.meeting_agreement("Third round of Istanbul talks ends in 40 minutes") == 1.0
+    assert asked.meeting_agreement("New prisoner swaps at second Istanbul talks") == -1.0
+    assert asked.meeting_agreement("ANALYSIS: Istanbul talks deliver prisoner swaps, not peace") == 0.0
+    assert QuestionDates.parse("what was agreed?").meeting_agreement("Third round of Istanbul talks") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "published"),
+    [
+        ("what was agreed at the second round of talks?", dt.date(2025, 6, 2)),
+        ("what did russia offer at the second round?", dt.date(2025, 6, 2)),
+        ("who led Russia's team at the third round?", dt.date(2025, 7, 23)),
+    ],
+)
+def test_a_question_naming_a_round_is_answered_from_that_rounds_article(rounds_engine, question, published):
+    """With three rounds indexed, 'the second round' is answered from the article about the second round."""
+    answer = rounds_engine.answer(question)
+    assert answer.hit is not None and answer.hit.document.published == published
+
+
+def test_without_the_title_rule_the_rounds_get_confused(rounds_engine):
+    """The rule is what fixes it: without it, 'the second round' is answered from July's third-round report."""
+    snapshot = rounds_engine.searcher().snapshot
+    config = SearchConfig(meeting_matching=False)
+    answer = Searcher(snapshot, rounds_engine.embedder, config).answer("what was agreed at the second round of talks?")
+    assert answer.hit is not None and answer.hit.document.published != dt.date(2025, 6, 2)
