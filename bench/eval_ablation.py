@@ -32,6 +32,7 @@ _OFF = dict(
     answer_typing=False,
     recency=False,
     meeting_matching=False,
+    subject_lookup=False,
     tie_margin=0.0,
 )
 # Each step adds one thing to the one above it; "title context" is the step that was measured and dropped.
@@ -46,9 +47,13 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "lead-in",
         {**_OFF, "sentence_scoring": True, "hybrid": True, "date_matching": True, "answer_typing": True},
     ),
-    "7 + newer wins on ties": ("lead-in", {"recency": False, "meeting_matching": False}),
-    "8 + older articles count less for questions about now": ("lead-in", {"meeting_matching": False}),
-    "9 default (8 + a meeting named by number agrees with the article's title)": ("lead-in", {}),
+    "7 + newer wins on ties": ("lead-in", {"recency": False, "meeting_matching": False, "subject_lookup": False}),
+    "8 + older articles count less for questions about now": (
+        "lead-in",
+        {"meeting_matching": False, "subject_lookup": False},
+    ),
+    "9 + a meeting named by number agrees with the article's title": ("lead-in", {"subject_lookup": False}),
+    "10 default (9 + short questions: passages naming all they name count more)": ("lead-in", {}),
 }
 
 

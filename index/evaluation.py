@@ -98,6 +98,7 @@ BASELINE = Variant(
         answer_typing=False,
         recency=False,
         meeting_matching=False,
+        subject_lookup=False,
         tie_margin=0.0,
     ),
     passage_context="none",

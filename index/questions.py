@@ -19,6 +19,7 @@ __all__ = [
     "content_words",
     "lexical_query",
     "shows_answer_type",
+    "subject_terms",
 ]
 
 MAX_QUESTION_CHARS = 500
@@ -59,6 +60,19 @@ def lexical_query(question: str) -> str:
         terms.append(word)
     # \w+ never contains a double quote, so quoting makes every term a plain string literal.
     return " OR ".join(f'"{t}"' for t in terms[:32])
+
+
+# Words that ask about something without naming it: "who's X", "tell me about X", "X's role in all this".
+_ASKING_WORDS = _STOPWORDS | frozenset(
+    "whos whats hows who what is are was were role roles part info information explain describe background "
+    "anything something everything thing things more much else please mean means meant deal happening".split()
+)
+
+
+def subject_terms(question: str) -> tuple[str, ...]:
+    """What a question names once its asking words are gone: ("hakan", "fidan") for "whats hakan fidan's role"."""
+    words = (w for w in _WORD.findall(question.casefold()) if w not in _ASKING_WORDS and (len(w) > 1 or w.isdigit()))
+    return tuple(dict.fromkeys(words))
 
 
 def content_words(question: str) -> set[str]:

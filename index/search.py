@@ -8,6 +8,7 @@
 6. When two passages are about equally relevant, the newer article wins.
 7. A question about how things stand now ("yet", "still", "latest") counts older articles less.
 8. A question naming a meeting by number ("the third round") prefers the article whose title names it.
+9. A question that only names something ("whos medinsky") counts passages naming it as more relevant.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .questions import (
     content_words,
     lexical_query,
     shows_answer_type,
+    subject_terms,
 )
 from .store import Snapshot, StoredPassage
 
@@ -80,6 +82,11 @@ class SearchConfig:
     # The question names a meeting by number ("the third round") and the article's title names the
     # same one (or another). Weightier than a month: an explicit, usually decisive statement.
     meeting_weight: float = 0.08
+    # A question that names at most two things once its asking words are gone ("whos medinsky",
+    # "peskov?", "tell me about witkoff"): MiniLM scores such short questions low, and a passage that
+    # names them all is better evidence than its cosine says. Nothing in the articles names them: no lift.
+    subject_weight: float = 0.05
+    subject_max_terms: int = 2
     # A question about how things stand now ("yet", "latest", "still"): older reporting answers it
     # less well, down to -2x this for the oldest dated article; the newest loses nothing. Never a
     # bonus, so no question gets past the threshold by asking about "now".
@@ -90,6 +97,7 @@ class SearchConfig:
     answer_typing: bool = True
     recency: bool = True
     meeting_matching: bool = True
+    subject_lookup: bool = True
     max_question_chars: int = MAX_QUESTION_CHARS
 
     def with_min_score(self, min_score: float | None) -> SearchConfig:
@@ -161,6 +169,10 @@ class Searcher:
         top_bm25 = max(bm25.values(), default=0.0)
         dates = QuestionDates.parse(text)
         kind = answer_type(text) if cfg.answer_typing else None
+        subject = subject_terms(text) if cfg.subject_lookup else ()
+        if len(subject) > cfg.subject_max_terms:
+            subject = ()
+        naming = [re.compile(rf"\b{re.escape(term)}", re.IGNORECASE) for term in subject]
         out = []
         for pid, passage in passages.items():
             dense_score = float(passage.embedding @ query)
@@ -169,6 +181,8 @@ class Searcher:
             if pid in bm25 and top_bm25 > 0:
                 cand.lexical = bm25[pid] / top_bm25
             cand.score = self._score(cand, dates, kind)
+            if naming and all(pattern.search(passage.text) for pattern in naming):
+                cand.score += cfg.subject_weight
             out.append(cand)
         return out
 

@@ -10,7 +10,7 @@ import pytest
 
 from index.engine import Engine
 from index.errors import InvalidQuestion
-from index.questions import meeting_ordinals
+from index.questions import meeting_ordinals, subject_terms
 from index.search import MAX_QUESTION_CHARS, QuestionDates, SearchConfig, Searcher, clean_question, lexical_query
 from tests.conftest import DOCUMENTS, REUTERS, REWRITE
 
@@ -246,3 +246,36 @@ def test_without_the_title_rule_the_rounds_get_confused(rounds_engine):
     config = SearchConfig(meeting_matching=False)
     answer = Searcher(snapshot, rounds_engine.embedder, config).answer("what was agreed at the second round of talks?")
     assert answer.hit is not None and answer.hit.document.published != dt.date(2025, 6, 2)
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("whos medinsky", ("medinsky",)),
+        ("peskov?", ("peskov",)),
+        ("tell me about witkoff", ("witkoff",)),
+        ("whats hakan fidan's role in all this", ("hakan", "fidan")),
+        ("did china send anyone to the istanbul talks", ("china", "send", "anyone", "istanbul", "talks")),
+    ],
+)
+def test_the_subject_of_a_question_is_what_it_names(question, terms):
+    """Asking words ('whos', 'tell me about', 'role') go; what is left is what the question is about."""
+    assert subject_terms(question) == terms
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [("whos medinsky", "Medinsky"), ("peskov?", "Peskov"), ("tell me about witkoff", "Witkoff")],
+)
+def test_a_question_that_only_names_someone_gets_a_passage_about_them(rounds_engine, question, named):
+    """One-name questions were 'nothing relevant' (MiniLM scores them low); a passage naming them answers."""
+    answer = rounds_engine.answer(question)
+    assert answer.hit is not None and named in answer.hit.quote
+    snapshot = rounds_engine.searcher().snapshot
+    assert Searcher(snapshot, rounds_engine.embedder, SearchConfig(subject_lookup=False)).answer(question).hit is None
+
+
+@pytest.mark.parametrize("question", ["who is taylor swift", "tell me about china", "elon musk?"])
+def test_a_short_question_about_something_no_article_names_is_still_nothing_relevant(rounds_engine, question):
+    """The lift needs a passage naming every term: names the articles never mention get nothing."""
+    assert rounds_engine.answer(question).hit is None
