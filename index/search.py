@@ -107,6 +107,15 @@ class SearchConfig:
         return dataclasses.replace(self, min_score=min_score, alternative_min_score=min_score - ALTERNATIVE_MARGIN)
 
 
+@dataclass(frozen=True, slots=True)
+class _Cues:
+    """A question's dates, the kind of answer it asks for, and what it names when it is short."""
+
+    dates: QuestionDates
+    kind: AnswerType | None
+    naming: tuple[re.Pattern[str], ...]
+
+
 @dataclass(slots=True)
 class _Candidate:
     passage: StoredPassage
@@ -167,12 +176,7 @@ class Searcher:
             passages = {pid: p for pid, p in passages.items() if p.document.published and p.document.published >= since}
         bm25 = dict(lexical)
         top_bm25 = max(bm25.values(), default=0.0)
-        dates = QuestionDates.parse(text)
-        kind = answer_type(text) if cfg.answer_typing else None
-        subject = subject_terms(text) if cfg.subject_lookup else ()
-        if len(subject) > cfg.subject_max_terms:
-            subject = ()
-        naming = [re.compile(rf"\b{re.escape(term)}", re.IGNORECASE) for term in subject]
+        cues = self._cues(text)
         out = []
         for pid, passage in passages.items():
             dense_score = float(passage.embedding @ query)
@@ -180,15 +184,26 @@ class Searcher:
             cand = _Candidate(passage, dense_score, sentence_scores)
             if pid in bm25 and top_bm25 > 0:
                 cand.lexical = bm25[pid] / top_bm25
-            cand.score = self._score(cand, dates, kind)
-            if naming and all(pattern.search(passage.text) for pattern in naming):
-                cand.score += cfg.subject_weight
+            cand.score = self._score(cand, cues)
             out.append(cand)
         return out
 
-    def _score(self, cand: _Candidate, dates: QuestionDates, kind: AnswerType | None) -> float:
-        """Blend passage and best-sentence cosine, relative bm25, date agreement and answer shape."""
+    def _cues(self, text: str) -> _Cues:
+        """What the question says beyond its vector, read once per question."""
         cfg = self.config
+        subject = subject_terms(text) if cfg.subject_lookup else ()
+        if len(subject) > cfg.subject_max_terms:
+            subject = ()
+        return _Cues(
+            dates=QuestionDates.parse(text),
+            kind=answer_type(text) if cfg.answer_typing else None,
+            naming=tuple(re.compile(rf"\b{re.escape(term)}", re.IGNORECASE) for term in subject),
+        )
+
+    def _score(self, cand: _Candidate, cues: _Cues) -> float:
+        """Blend passage and best-sentence cosine with relative bm25 and what the question's wording says."""
+        cfg = self.config
+        dates, kind = cues.dates, cues.kind
         score = cand.dense
         if cfg.sentence_scoring and len(cand.sentence_scores):
             best = float(cand.sentence_scores.max())
@@ -209,12 +224,19 @@ class Searcher:
             s, e = cand.passage.sentences[int(np.argmax(cand.sentence_scores))]
             if shows_answer_type(kind, cand.passage.text[s:e]):
                 score += cfg.answer_type_weight
+        if cues.naming and all(pattern.search(cand.passage.text) for pattern in cues.naming):
+            score += cfg.subject_weight
         return score
 
     def _age_position(self, published: dt.date | None) -> float:
-        """-1 for the oldest dated article in the index, +1 for the newest (and when undated or all alike)."""
-        if published is None or self._date_span is None or self._date_span[0] == self._date_span[1]:
+        """-1 for the oldest dated article in the index, +1 for the newest, 0 (the middle) when undated.
+
+        With fewer than two dates in the index there is nothing to compare: +1 for every article.
+        """
+        if self._date_span is None or self._date_span[0] == self._date_span[1]:
             return 1.0
+        if published is None:
+            return 0.0
         low, high = self._date_span
         return 2 * (published.toordinal() - low) / (high - low) - 1
 
