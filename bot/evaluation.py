@@ -13,6 +13,7 @@ from index.evaluation import (
     CorpusResult,
     Variant,
     calibrate,
+    check_calibratable,
     evaluate,
     load_eval_set,
     without_threshold,
@@ -97,6 +98,8 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     from index.embedder import SentenceTransformerEmbedder
 
     eval_set = load_eval_set(Path(args.file) if args.file else DEFAULT_EVAL_FILE)
+    if args.calibrate:
+        check_calibratable(eval_set, args.corpus)  # say so now, not after the whole run
     embedder = SentenceTransformerEmbedder(settings.embedding_model, threads=settings.torch_threads)
     ours = Variant(name="talksbot", search=SearchConfig().with_min_score(settings.min_score))
     variants = [ours] + ([BASELINE] if args.baseline else [])

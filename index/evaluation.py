@@ -44,6 +44,7 @@ __all__ = [
     "ThresholdFigures",
     "Variant",
     "calibrate",
+    "check_calibratable",
     "evaluate",
     "load_eval_set",
     "without_threshold",
@@ -393,6 +394,22 @@ class Calibration:
         }
 
 
+def check_calibratable(eval_set: EvalSet, corpora: Iterable[str] | None = None) -> None:
+    """Raise EvalSetError before any work when these corpora's questions cannot calibrate a threshold."""
+    wanted = set(corpora) if corpora else set(eval_set.corpora)
+    questions = [q for q in eval_set.questions if q.corpus in wanted]
+    answerable = sum(1 for q in questions if q.answers)
+    _require_both_kinds(answerable, len(questions) - answerable)
+
+
+def _require_both_kinds(answerable: int, unanswerable: int) -> None:
+    if not answerable or not unanswerable:
+        raise EvalSetError(
+            "Calibrating the threshold needs both answerable questions and questions whose answer is "
+            f"'nothing relevant'; this set has {answerable} and {unanswerable}."
+        )
+
+
 def without_threshold(variant: Variant) -> Variant:
     """The variant with its relevance threshold off: every question gets its best passage and score."""
     return dataclasses.replace(
@@ -411,11 +428,7 @@ def calibrate(results: list[CorpusResult], current: float) -> Calibration:
     scored = [(r, result.corpus) for result in results for r in result.results]
     answerable = sum(1 for r, _ in scored if r.answerable)
     unanswerable = len(scored) - answerable
-    if not answerable or not unanswerable:
-        raise EvalSetError(
-            "Calibrating the threshold needs both answerable questions and questions whose answer is "
-            f"'nothing relevant'; this set has {answerable} and {unanswerable}."
-        )
+    _require_both_kinds(answerable, unanswerable)
     scores = sorted({_relevance(r) for r, _ in scored})
     candidates = [scores[0] - 0.01, *((a + b) / 2 for a, b in itertools.pairwise(scores)), scores[-1] + 0.01]
     figures = [_figures_at(t, scored) for t in candidates]

@@ -137,3 +137,20 @@ def test_calibrate_needs_unanswerable_questions():
     results = [_result("c", 0.7, answerable=True, correct=True)]
     with pytest.raises(EvalSetError, match="needs both answerable questions"):
         calibrate([CorpusResult(corpus="c", variant="v", results=results)], current=0.5)
+
+
+def test_calibrating_a_set_without_unanswerable_questions_fails_at_once(tmp_path):
+    """`eval --calibrate` on a set with no 'nothing relevant' questions: one line, exit 1, before indexing."""
+    questions = tmp_path / "questions.yaml"
+    questions.write_text(
+        f"corpora:\n  seed: [{ROOT / 'documents'}]\nquestions:\n"
+        "  - id: a\n    corpus: seed\n    q: Does Moscow insist that Kyiv stay neutral?\n"
+        "    answers:\n      - doc: 2025-05-17-reuters-russia-demands-before-ceasefire.md\n"
+        "        contains: Ukraine becomes a neutral state\n",
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [str(TALKSBOT), "eval", "--calibrate", str(questions)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1 and "needs both answerable questions" in proc.stderr
+    assert "evaluating" not in proc.stderr and "Traceback" not in proc.stderr
