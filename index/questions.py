@@ -51,15 +51,16 @@ def clean_question(text: str, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
     return text
 
 
+def _terms(question: str, skip: frozenset[str]) -> tuple[str, ...]:
+    """The question's words in order, once each, without ``skip`` and single letters (digits stay)."""
+    words = (w for w in _WORD.findall(question.casefold()) if w not in skip and (len(w) > 1 or w.isdigit()))
+    return tuple(dict.fromkeys(words))
+
+
 def lexical_query(question: str) -> str:
     """An FTS5 MATCH expression from a question's content words, each quoted: no FTS syntax gets through."""
-    terms = []
-    for word in _WORD.findall(question.casefold()):
-        if word in _STOPWORDS or (len(word) < 2 and not word.isdigit()) or word in terms:
-            continue
-        terms.append(word)
     # \w+ never contains a double quote, so quoting makes every term a plain string literal.
-    return " OR ".join(f'"{t}"' for t in terms[:32])
+    return " OR ".join(f'"{t}"' for t in _terms(question, _STOPWORDS)[:32])
 
 
 # Words that ask about something without naming it: "who's X", "tell me about X", "X's role in all this".
@@ -71,8 +72,7 @@ _ASKING_WORDS = _STOPWORDS | frozenset(
 
 def subject_terms(question: str) -> tuple[str, ...]:
     """What a question names once its asking words are gone: ("hakan", "fidan") for "whats hakan fidan's role"."""
-    words = (w for w in _WORD.findall(question.casefold()) if w not in _ASKING_WORDS and (len(w) > 1 or w.isdigit()))
-    return tuple(dict.fromkeys(words))
+    return _terms(question, _ASKING_WORDS)
 
 
 def content_words(question: str) -> set[str]:
