@@ -61,6 +61,13 @@ def test_the_highlight_is_a_sentence_inside_the_quote(seed_engine):
     assert hit.quote[a:b].endswith(".") and "neutral" in hit.quote[a:b]
 
 
+def test_the_bold_sentence_says_what_was_asked_not_just_a_shared_word(seed_engine):
+    """The product owner's question: the bold sentence is the demand, not the short 'without a ceasefire'."""
+    hit = seed_engine.answer("What did Russia demand before agreeing to a ceasefire?").hit
+    a, b = hit.highlight
+    assert "demanded" in hit.quote[a:b] or "demand" in hit.quote[a:b].casefold()
+
+
 def test_alternatives_never_repeat_a_passage_or_its_near_duplicate(seed_engine):
     """The alternatives are different passages; a rewrite of the answer is credited, not repeated."""
     answer = seed_engine.answer("Which regions did Russia want recognised as Russian?", alternatives=5)
