@@ -22,19 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 from index.embedder import SentenceTransformerEmbedder  # noqa: E402
 from index.engine import Engine  # noqa: E402
-from index.evaluation import _gather, _is_correct, load_eval_set  # noqa: E402
+from index.evaluation import FEATURES_OFF, _gather, _is_correct, load_eval_set  # noqa: E402
 from index.search import SearchConfig  # noqa: E402
 
-_OFF = dict(
-    hybrid=False,
-    sentence_scoring=False,
-    date_matching=False,
-    answer_typing=False,
-    recency=False,
-    meeting_matching=False,
-    subject_lookup=False,
-    tie_margin=0.0,
-)
+_OFF = FEATURES_OFF
 # Each step adds one thing to the one above it; "title context" is the step that was measured and dropped.
 VARIANTS: dict[str, tuple[str, dict]] = {
     "1 dense search over paragraphs": ("none", _OFF),

@@ -36,6 +36,7 @@ from .search import SearchConfig
 
 __all__ = [
     "BASELINE",
+    "FEATURES_OFF",
     "Calibration",
     "CorpusResult",
     "EvalQuestion",
@@ -90,18 +91,21 @@ class Variant:
     passage_context: str = "lead-in"
 
 
+# Every ranking feature off: dense search alone (the baseline, and bench/eval_ablation.py's first step).
+FEATURES_OFF: dict[str, bool | float] = {
+    "hybrid": False,
+    "sentence_scoring": False,
+    "date_matching": False,
+    "answer_typing": False,
+    "recency": False,
+    "meeting_matching": False,
+    "subject_lookup": False,
+    "tie_margin": 0.0,
+}
+
 BASELINE = Variant(
     name="baseline: dense search over plain paragraphs",
-    search=SearchConfig(
-        hybrid=False,
-        sentence_scoring=False,
-        date_matching=False,
-        answer_typing=False,
-        recency=False,
-        meeting_matching=False,
-        subject_lookup=False,
-        tie_margin=0.0,
-    ),
+    search=SearchConfig(**FEATURES_OFF),  # type: ignore[arg-type]
     passage_context="none",
 )
 
