@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 from index.embedder import DEFAULT_MODEL
 from index.errors import TalksbotError
 
-# Answer scores stay below about 1.2 (cosines plus small bonuses): a higher threshold would refuse everything.
+# Answer scores stay below about 1.3 (cosines plus small bonuses): a higher threshold would refuse everything.
 MAX_MIN_SCORE = 1.5
 
 __all__ = ["Secret", "Settings", "SettingsError"]

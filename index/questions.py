@@ -80,27 +80,15 @@ def content_words(question: str) -> set[str]:
     return {w for w in _WORD.findall(question.casefold()) if w not in _STOPWORDS}
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
+def _numbered(names: str) -> dict[str, int]:
+    """{"jan": 1, "january": 1, "feb": 2, ...} from "january jan, february feb, ...": a number per comma."""
+    return {word: n for n, group in enumerate(names.split(","), start=1) for word in group.split()}
+
+
+_MONTHS = _numbered(
+    "january jan, february feb, march mar, april apr, may, june jun, july jul, august aug, "
+    "september sep sept, october oct, november nov, december dec"
+)
 # "may" is a month only where a date would stand: "in May", "on 16 May", "May 16", "mid-May".
 _MAY_AS_MONTH = re.compile(
     r"\b(?:in|of|on|since|until|till|by|early|late|mid|before|after|\d{1,2})[\s-]+may\b|\bmay\s+\d{1,2}\b"
@@ -112,25 +100,9 @@ _LATEST = re.compile(
     r"|lately|any ?more|these days|as of today|last (?:round|meeting|session|talks))\b"
 )
 # "the third round", "second Istanbul talks", "4th meeting": which of a series of meetings is meant.
-_ORDINALS = {
-    word: number
-    for number, words in enumerate(
-        [
-            ("first", "1st"),
-            ("second", "2nd"),
-            ("third", "3rd"),
-            ("fourth", "4th"),
-            ("fifth", "5th"),
-            ("sixth", "6th"),
-            ("seventh", "7th"),
-            ("eighth", "8th"),
-            ("ninth", "9th"),
-            ("tenth", "10th"),
-        ],
-        start=1,
-    )
-    for word in words
-}
+_ORDINALS = _numbered(
+    "first 1st, second 2nd, third 3rd, fourth 4th, fifth 5th, sixth 6th, seventh 7th, eighth 8th, ninth 9th, tenth 10th"
+)
 _ORDINAL_MEETING = re.compile(
     r"\b(" + "|".join(_ORDINALS) + r")[\s-]+(?:(?:round|session)\b|(?:(?:istanbul|direct|peace|face-to-face)\s+)*"
     r"(?:talks|meeting|negotiations)\b)"
