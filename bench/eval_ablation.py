@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from index.embedder import SentenceTransformerEmbedder  # noqa: E402
 from index.engine import Engine  # noqa: E402
-from index.evaluation import FEATURES_OFF, _gather, _is_correct, load_eval_set  # noqa: E402
+from index.evaluation import FEATURES_OFF, load_eval_set  # noqa: E402
+from index.evaluation.run import _gather, _is_correct  # noqa: E402
 from index.search import SearchConfig  # noqa: E402
 
 _OFF = FEATURES_OFF

@@ -1,7 +1,7 @@
 """Search over 1,000,000 384-d unit vectors: exact (IndexFlatIP) vs the approximate index the store builds.
 
 The approximate index is exactly what the store would build for that many passages:
-``index.store._faiss_kind_for(n)`` and ``index.store.build_faiss_index``. For each data set:
+``index.store.vectors.faiss_kind_for(n)`` and ``index.store.vectors.build_faiss_index``. For each data set:
 build time, single-query p50/p95 latency (k=10, one query at a time, as the bot searches) and
 recall@10 against exact search over --queries queries, then an nprobe sweep of the same index.
 
@@ -138,9 +138,9 @@ def run(argv: list[str]) -> None:
 
     import faiss
 
-    from index.store import _faiss_kind_for, build_faiss_index
+    from index.store.vectors import build_faiss_index, faiss_kind_for
 
-    spec = _faiss_kind_for(n)
+    spec = faiss_kind_for(n)
     if spec["kind"] != "ivf":
         report.note(f"the store keeps exact search for {n:,} vectors ({spec}); approximate figures use IVF anyway")
         spec = {"kind": "ivf", "nlist": 256, "nprobe": 16}

@@ -12,7 +12,7 @@ import logging
 import discord
 from discord import app_commands
 
-from index.errors import TalksbotError
+from index import TalksbotError
 
 from .render_discord import render_error_embed
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from index import SearchConfig, SentenceTransformerEmbedder
 from index.evaluation import (
     BASELINE,
     Calibration,
@@ -18,7 +19,6 @@ from index.evaluation import (
     load_eval_set,
     without_threshold,
 )
-from index.search import SearchConfig
 
 from .render_text import attribution
 from .settings import Settings
@@ -95,8 +95,6 @@ def render_calibration(calibration: Calibration) -> str:
 
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluation set with the default pipeline (and the baseline with --baseline); print results."""
-    from index.embedder import SentenceTransformerEmbedder
-
     eval_set = load_eval_set(Path(args.file) if args.file else DEFAULT_EVAL_FILE)
     if args.calibrate:
         check_calibratable(eval_set, args.corpus)  # say so now, not after the whole run

@@ -17,9 +17,7 @@ import re
 
 import discord
 
-from index.engine import IndexStats
-from index.models import Answer, DocumentInfo, Hit
-from index.store import SyncReport
+from index import Answer, DocumentInfo, Hit, IndexStats, SyncReport
 
 from .render_text import attribution
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from index.models import Answer, DocumentInfo, Hit
-from index.store import SyncReport
+from index import Answer, DocumentInfo, Hit, SyncReport
 
 __all__ = [
     "attribution",

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from index.embedder import DEFAULT_MODEL
-from index.errors import TalksbotError
+from index import DEFAULT_MODEL, TalksbotError
 
 # Answer scores stay below about 1.3 (cosines plus small bonuses): a higher threshold would refuse everything.
 MAX_MIN_SCORE = 1.5

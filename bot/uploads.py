@@ -14,9 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.documents import parse_article
-from index.errors import DocumentError, TalksbotError
-from index.models import Document
+from index import Document, DocumentError, TalksbotError, parse_article
 
 __all__ = [
     "MAX_UPLOAD_BYTES",

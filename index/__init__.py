@@ -1,17 +1,20 @@
 """talksbot's retrieval engine: documents in, quoted and attributed answers out.
 
-This package knows nothing of Discord (a test holds it to that). Its public surface:
+This package knows nothing of Discord (a test holds it to that). What the faces in bot/ may use
+is re-exported here, and only here (tests/test_architecture.py holds bot/ to ``from index import``):
 
-- ``scan_documents`` / ``read_article``: load and validate articles (``documents``).
-- ``split_passages``: paragraphs as ``(start, end)`` spans of a body (``passages``).
-- ``SentenceTransformerEmbedder``: the bundled all-MiniLM-L6-v2, or another model (``embedder``).
-- ``IndexStore``: SQLite record + FAISS vectors, incremental and atomic (``store``).
-- ``Searcher``: a question to an ``Answer`` (``search``).
-- The dataclasses ``Document``, ``DocumentInfo``, ``Passage``, ``Hit``, ``Answer`` and the errors.
+- ``Engine``: answer a question, reindex, the live index's stats and sources (``engine``), over an
+  ``Embedder`` (the bundled model by default: ``SentenceTransformerEmbedder``);
+- the frozen dataclasses that cross the boundary (``models``) and the errors (``errors``);
+- checking a question before anything loads (``clean_question``), reading an article's bytes
+  (``parse_article``), and the evaluation harness behind `talksbot eval` (``evaluation``).
+
+Everything else (documents, passages, embedder, store, search) is the engine's own business.
 """
 
-from .documents import ScanResult, SkippedFile, read_article, scan_documents
-from .embedder import DEFAULT_MODEL, Embedder, PassageInput, SentenceTransformerEmbedder
+from .documents import ARTICLE_SUFFIXES, parse_article
+from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from .engine import Engine, ProgressFactory
 from .errors import (
     DocumentError,
     EmbedderError,
@@ -24,43 +27,37 @@ from .errors import (
     InvalidQuestion,
     TalksbotError,
 )
-from .models import Answer, Document, DocumentInfo, Hit, Passage
-from .passages import SPLITTER_VERSION, split_passages
-from .search import MAX_QUESTION_CHARS, SearchConfig, Searcher, clean_question
-from .store import BuildConfig, IndexStore, Snapshot, SyncReport
+from .models import Answer, Document, DocumentInfo, Hit, IndexStats, Passage, SkippedFile, SyncReport
+from .questions import MAX_QUESTION_CHARS, clean_question
+from .search import SearchConfig
 
 __all__ = [
+    "ARTICLE_SUFFIXES",
     "DEFAULT_MODEL",
     "MAX_QUESTION_CHARS",
-    "SPLITTER_VERSION",
     "Answer",
-    "BuildConfig",
     "Document",
     "DocumentError",
     "DocumentInfo",
     "Embedder",
     "EmbedderError",
+    "Engine",
     "Hit",
     "IndexBusy",
     "IndexCorrupt",
     "IndexIncompatible",
     "IndexMissing",
-    "IndexStore",
+    "IndexStats",
     "IndexStoreError",
     "IndexWriteError",
     "InvalidQuestion",
     "Passage",
-    "PassageInput",
-    "ScanResult",
+    "ProgressFactory",
     "SearchConfig",
-    "Searcher",
     "SentenceTransformerEmbedder",
     "SkippedFile",
-    "Snapshot",
     "SyncReport",
     "TalksbotError",
     "clean_question",
-    "read_article",
-    "scan_documents",
-    "split_passages",
+    "parse_article",
 ]

@@ -24,13 +24,12 @@ from pathlib import Path
 import yaml
 
 from .errors import DocumentError
-from .models import Document, DocumentInfo
+from .models import Document, DocumentInfo, SkippedFile
 
 __all__ = [
     "ARTICLE_SUFFIXES",
     "MAX_ARTICLE_BYTES",
     "ScanResult",
-    "SkippedFile",
     "first_line_title",
     "parse_article",
     "read_article",
@@ -59,17 +58,6 @@ _WIDE_BOMS = (
     (b"\xff\xfe", "UTF-16"),
     (b"\xfe\xff", "UTF-16"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SkippedFile:
-    """A file that was not loaded, and why."""
-
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 @dataclass(slots=True)

@@ -3,6 +3,9 @@
 It answers questions from the live index generation, reindexes, and swaps to a newly published
 generation without a restart: a search in flight finishes on the snapshot it started with,
 the next one uses the new snapshot. Everything here blocks; async callers use worker threads.
+
+With ``index.models`` and ``index.errors`` this is the engine's public surface: the faces in
+bot/ import these (through the ``index`` package) and nothing else of the engine.
 """
 
 from __future__ import annotations
@@ -12,29 +15,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from .errors import IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
-from .models import Answer, DocumentInfo
+from .models import Answer, DocumentInfo, IndexStats, SyncReport
 from .search import SearchConfig, Searcher
-from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot, SyncReport
+from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot
 
-__all__ = ["Engine", "IndexStats"]
+__all__ = ["Engine", "IndexStats", "ProgressFactory"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class IndexStats:
-    """What the live index holds, for /about and `talksbot index`."""
-
-    documents: int
-    passages: int
-    generation: str
-    built_at: dt.datetime
-    model: str
 
 
 class Engine:
@@ -117,7 +108,8 @@ class Engine:
             progress=progress,
         )
         current = self._searcher
-        if report.published or current is None or current.snapshot.generation != report.generation:
+        # Nothing answering yet (the terminal's `index`): the first question opens the index, not this.
+        if current is not None and (report.published or current.snapshot.generation != report.generation):
             self._install(self.store.open(self.config))
         return report
 
@@ -152,6 +144,10 @@ class Engine:
         """Answer one question from the live index."""
         return self.searcher().answer(question, since=since, alternatives=alternatives)
 
+    def warm_up(self) -> None:
+        """Load the model and run it once, so the first real question pays for neither."""
+        self.embedder.embed_queries(["warm up"])
+
     def stats(self) -> IndexStats:
         """Counts and build time of the live index."""
         snap = self.searcher().snapshot
@@ -160,7 +156,7 @@ class Engine:
             passages=snap.passage_total,
             generation=snap.generation,
             built_at=snap.built_at,
-            model=str(snap.manifest["config"]["model"]).split("#")[0],
+            model=snap.model,
         )
 
     def sources(self) -> list[tuple[DocumentInfo, int]]:

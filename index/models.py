@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-__all__ = ["Answer", "Document", "DocumentInfo", "Hit", "Passage"]
+__all__ = ["Answer", "Document", "DocumentInfo", "Hit", "IndexStats", "Passage", "SkippedFile", "SyncReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +106,74 @@ class Answer:
             "answer": self.hit.to_json() if self.hit else None,
             "alternatives": [h.to_json() for h in self.alternatives],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file that was not loaded, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What a reindex did, for people (CLI, Discord) and scripts (--json)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    # Files that are broken now but were indexed before: their previous version stays answerable.
+    kept_previous: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    passages_added: int = 0
+    passages_removed: int = 0
+    documents: int = 0
+    passages: int = 0
+    seconds: float = 0.0
+    rebuilt_because: str | None = None
+    repaired: str | None = None
+    generation: str | None = None
+    published: bool = False
+
+    @property
+    def has_changes(self) -> bool:
+        """True when documents were added, updated or removed (a new generation is due)."""
+        return bool(self.added or self.updated or self.removed)
+
+    def to_json(self) -> dict[str, object]:
+        """The report as a JSON-ready dict."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": len(self.unchanged),
+            "skipped": [{"file": s.path, "reason": s.reason} for s in self.skipped],
+            "kept_previous": self.kept_previous,
+            "notes": self.notes,
+            "passages_added": self.passages_added,
+            "passages_removed": self.passages_removed,
+            "documents": self.documents,
+            "passages": self.passages,
+            "seconds": round(self.seconds, 3),
+            "rebuilt_because": self.rebuilt_because,
+            "repaired": self.repaired,
+            "generation": self.generation,
+            "published": self.published,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """What the live index holds, for /about and `talksbot index`."""
+
+    documents: int
+    passages: int
+    generation: str
+    built_at: dt.datetime
+    model: str

@@ -33,7 +33,7 @@ from .questions import (
     shows_answer_type,
     subject_terms,
 )
-from .store import Snapshot, StoredPassage
+from .store.contract import PassageIndex, StoredPassage
 
 __all__ = [
     "DEFAULT_MIN_SCORE",
@@ -129,7 +129,7 @@ class _Candidate:
 class Searcher:
     """Answers questions from one index snapshot with one embedder; safe to call from many threads."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, config: SearchConfig | None = None) -> None:
+    def __init__(self, snapshot: PassageIndex, embedder: Embedder, config: SearchConfig | None = None) -> None:
         self.snapshot = snapshot
         self.embedder = embedder
         self.config = config or SearchConfig()

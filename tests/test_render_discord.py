@@ -15,10 +15,7 @@ from bot.render_discord import (
     render_reindex_embed,
     render_sources_page,
 )
-from index.documents import SkippedFile
-from index.engine import IndexStats
-from index.models import Answer, DocumentInfo, Hit
-from index.store import SyncReport
+from index.models import Answer, DocumentInfo, Hit, IndexStats, SkippedFile, SyncReport
 
 DOC = DocumentInfo("a.md", "Title", "Reuters", "Tom Balmforth", dt.date(2025, 5, 17), "https://example.com/a")
 HUGE = DocumentInfo("b.md", "T" * 400, "S" * 300, "A" * 300, None, "")

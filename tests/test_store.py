@@ -229,7 +229,7 @@ def test_past_the_exact_search_limit_an_ivf_index_is_chosen_recorded_and_updated
     store, tmp_path, fake_embedder, monkeypatch
 ):
     """Above the size limit the store builds an IVF index by itself, records it, and updates it by id."""
-    import index.store as store_module
+    import index.store.vectors as store_module
 
     monkeypatch.setattr(store_module, "EXACT_SEARCH_LIMIT", 100)
     docs = tmp_path / "many"

@@ -1,23 +1,12 @@
-"""Measuring answer quality on an evaluation set (tests/eval/questions.yaml).
+"""Running the evaluation: index each corpus in a scratch folder, ask its questions, judge and count.
 
-For each corpus the set names, the articles are copied into a scratch folder, indexed with
-the engine's own code, and every question of that corpus is asked. A returned passage is
-correct when it comes from a listed document and its span overlaps the listed snippet.
-
-Metrics, per corpus:
-- accuracy@1: answerable questions whose answer (the best hit) is correct;
-- recall@3 / MRR@5: over the best hit and the alternatives, as the user sees them;
-- no-answer accuracy: unanswerable questions answered "nothing relevant";
-- highlight: correct best hits whose highlighted sentence contains (overlaps) the expected snippet;
-- verbatim: hits whose quote is exactly the file's text at the hit's offsets;
-- attributed: hits whose title and source are present and match the file's front matter.
+A returned passage is correct when it comes from a listed document and its span overlaps the
+listed snippet. ``CorpusResult`` turns the judgements into the metrics ``talksbot eval`` prints.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import math
 import shutil
 import tempfile
 import time
@@ -25,61 +14,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from ..documents import ARTICLE_SUFFIXES, read_article
+from ..embedder import Embedder
+from ..engine import Engine
+from ..models import Answer, Hit
+from ..search import SearchConfig
+from .eval_set import EvalQuestion, EvalSet, EvalSetError
 
-from .documents import ARTICLE_SUFFIXES, read_article
-from .embedder import Embedder
-from .engine import Engine
-from .errors import TalksbotError
-from .models import Answer, Hit
-from .search import SearchConfig
-
-__all__ = [
-    "BASELINE",
-    "FEATURES_OFF",
-    "Calibration",
-    "CorpusResult",
-    "EvalQuestion",
-    "EvalSet",
-    "QuestionResult",
-    "ThresholdFigures",
-    "Variant",
-    "calibrate",
-    "check_calibratable",
-    "evaluate",
-    "load_eval_set",
-    "without_threshold",
-]
-
-
-class EvalSetError(TalksbotError):
-    """The evaluation file cannot be used as it is."""
-
-
-@dataclass(frozen=True, slots=True)
-class Expected:
-    """One accepted answer: a document and a verbatim snippet inside the answering paragraph."""
-
-    doc: str
-    contains: str
-
-
-@dataclass(frozen=True, slots=True)
-class EvalQuestion:
-    """A question, the corpus it is asked of, and its accepted answers (none: nothing relevant)."""
-
-    id: str
-    corpus: str
-    q: str
-    answers: tuple[Expected, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class EvalSet:
-    """Corpora (name -> folders) and questions."""
-
-    corpora: dict[str, tuple[Path, ...]]
-    questions: tuple[EvalQuestion, ...]
+__all__ = ["BASELINE", "FEATURES_OFF", "CorpusResult", "QuestionResult", "Variant", "evaluate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,40 +149,6 @@ class CorpusResult:
         }
 
 
-def load_eval_set(path: Path | str, root: Path | str | None = None) -> EvalSet:
-    """Read and check an evaluation YAML; folders are relative to ``root`` (default: the repo of the file)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise EvalSetError(f"Cannot read the evaluation set {path}: {err.strerror or err}.") from None
-    except yaml.YAMLError as err:
-        raise EvalSetError(f"The evaluation set {path} is not valid YAML: {str(err).splitlines()[0]}.") from None
-    if not isinstance(data, dict) or "questions" not in data or "corpora" not in data:
-        raise EvalSetError(f"The evaluation set {path} needs 'corpora' and 'questions' (see tests/eval/README.md).")
-    base = Path(root) if root is not None else _repo_root(path)
-    corpora = {str(name): tuple(base / str(folder) for folder in folders) for name, folders in data["corpora"].items()}
-    questions = []
-    for item in data["questions"]:
-        try:
-            answers = tuple(Expected(str(a["doc"]), str(a["contains"])) for a in item.get("answers") or [])
-            q = EvalQuestion(str(item["id"]), str(item["corpus"]), str(item["q"]), answers)
-        except (KeyError, TypeError) as err:
-            raise EvalSetError(f"{path}: a question lacks {err} (see tests/eval/README.md).") from None
-        if q.corpus not in corpora:
-            raise EvalSetError(f"{path}: question {q.id} names an unknown corpus {q.corpus!r}.")
-        questions.append(q)
-    return EvalSet(corpora=corpora, questions=tuple(questions))
-
-
-def _repo_root(path: Path) -> Path:
-    """The nearest folder above ``path`` holding pyproject.toml, else the current folder."""
-    for parent in path.resolve().parents:
-        if (parent / "pyproject.toml").is_file():
-            return parent
-    return Path.cwd()
-
-
 def evaluate(
     eval_set: EvalSet,
     embedder: Embedder,
@@ -347,121 +255,3 @@ def _is_attributed(hit: Hit, sources: dict[str, Path]) -> bool:
         return False
     info = read_article(path, doc_id=hit.document.id).info
     return dataclasses.replace(info, id=hit.document.id) == hit.document
-
-
-# ----------------------------------------------------------------------------- threshold calibration
-
-
-@dataclass(frozen=True, slots=True)
-class ThresholdFigures:
-    """acc@1 and no-answer accuracy at one threshold: over all corpora, and per corpus."""
-
-    min_score: float
-    accuracy_at_1: float
-    no_answer_accuracy: float
-    per_corpus: dict[str, tuple[float, float]]
-
-    @property
-    def worse(self) -> float:
-        """The worse of the two: what calibration maximises."""
-        return min(self.accuracy_at_1, self.no_answer_accuracy)
-
-
-@dataclass(frozen=True, slots=True)
-class Calibration:
-    """The threshold now, the one suggested, and how many questions the suggestion was fit on."""
-
-    current: ThresholdFigures
-    suggested: ThresholdFigures
-    answerable: int
-    unanswerable: int
-
-    def to_json(self) -> dict[str, object]:
-        """JSON-ready figures."""
-
-        def figures(f: ThresholdFigures) -> dict[str, object]:
-            return {
-                "min_score": round(f.min_score, 4),
-                "accuracy_at_1": round(f.accuracy_at_1, 4),
-                "no_answer_accuracy": round(f.no_answer_accuracy, 4),
-                "per_corpus": {
-                    name: {"accuracy_at_1": round(a, 4), "no_answer_accuracy": round(n, 4)}
-                    for name, (a, n) in f.per_corpus.items()
-                },
-            }
-
-        return {
-            "current": figures(self.current),
-            "suggested": figures(self.suggested),
-            "answerable": self.answerable,
-            "unanswerable": self.unanswerable,
-        }
-
-
-def check_calibratable(eval_set: EvalSet, corpora: Iterable[str] | None = None) -> None:
-    """Raise EvalSetError before any work when these corpora's questions cannot calibrate a threshold."""
-    wanted = set(corpora) if corpora else set(eval_set.corpora)
-    questions = [q for q in eval_set.questions if q.corpus in wanted]
-    answerable = sum(1 for q in questions if q.answers)
-    _require_both_kinds(answerable, len(questions) - answerable)
-
-
-def _require_both_kinds(answerable: int, unanswerable: int) -> None:
-    if not answerable or not unanswerable:
-        raise EvalSetError(
-            "Calibrating the threshold needs both answerable questions and questions whose answer is "
-            f"'nothing relevant'; this set has {answerable} and {unanswerable}."
-        )
-
-
-def without_threshold(variant: Variant) -> Variant:
-    """The variant with its relevance threshold off: every question gets its best passage and score."""
-    return dataclasses.replace(
-        variant, name=f"{variant.name}, no threshold", search=variant.search.with_min_score(-math.inf)
-    )
-
-
-def calibrate(results: list[CorpusResult], current: float) -> Calibration:
-    """The relevance threshold that maximises the worse of acc@1 and no-answer accuracy.
-
-    ``results`` must come from a run without a threshold (``without_threshold``): then each
-    question's best passage and its score are known, and any threshold can be tried after the fact.
-    Candidates lie halfway between neighbouring scores; among equally good ones the middle one is
-    taken, the farthest from the questions on either side.
-    """
-    scored = [(r, result.corpus) for result in results for r in result.results]
-    answerable = sum(1 for r, _ in scored if r.answerable)
-    unanswerable = len(scored) - answerable
-    _require_both_kinds(answerable, unanswerable)
-    scores = sorted({_relevance(r) for r, _ in scored})
-    candidates = [scores[0] - 0.01, *((a + b) / 2 for a, b in itertools.pairwise(scores)), scores[-1] + 0.01]
-    figures = [_figures_at(t, scored) for t in candidates]
-    best = max((f.worse, f.accuracy_at_1 + f.no_answer_accuracy) for f in figures)
-    tied = [f for f in figures if (f.worse, f.accuracy_at_1 + f.no_answer_accuracy) == best]
-    return Calibration(
-        current=_figures_at(current, scored),
-        suggested=tied[len(tied) // 2],
-        answerable=answerable,
-        unanswerable=unanswerable,
-    )
-
-
-def _figures_at(threshold: float, scored: list[tuple[QuestionResult, str]]) -> ThresholdFigures:
-    """acc@1 and no-answer accuracy had the threshold been ``threshold``."""
-
-    def shares(rows: list[QuestionResult]) -> tuple[float, float]:
-        ans = [r for r in rows if r.answerable]
-        una = [r for r in rows if not r.answerable]
-        acc = sum(r.rank == 1 and _relevance(r) >= threshold for r in ans) / len(ans) if ans else 1.0
-        none = sum(_relevance(r) < threshold for r in una) / len(una) if una else 1.0
-        return acc, none
-
-    corpora = dict.fromkeys(name for _, name in scored)
-    acc, none = shares([r for r, _ in scored])
-    per_corpus = {name: shares([r for r, c in scored if c == name]) for name in corpora}
-    return ThresholdFigures(min_score=threshold, accuracy_at_1=acc, no_answer_accuracy=none, per_corpus=per_corpus)
-
-
-def _relevance(result: QuestionResult) -> float:
-    """The score the threshold is compared with; -inf when there was nothing to score at all."""
-    return -math.inf if result.answer.relevance is None else result.answer.relevance

@@ -1,0 +1,189 @@
+"""Generation folders and their atomic publish: how a new index goes live without a reader noticing.
+
+Layout of ``INDEX_DIR``::
+
+    CURRENT              names the live generation ("gen-000007"); replaced atomically
+    .lock                held (flock) by the one process writing
+    gen-000006/          the previous generation, kept as a fallback
+    gen-000007/          index.sqlite3, vectors.faiss, manifest.json: never modified once published
+    .staging-*/          a generation being written; removed by the next writer if left by a crash
+
+A reindex copies the live SQLite file into a staging folder, applies only what changed
+(new, changed and removed documents), updates the FAISS index by id, writes a manifest,
+fsyncs, renames the folder to the next generation and then replaces ``CURRENT``. Until that
+last step readers see the previous generation, complete; after it, the new one. A process
+killed at any point leaves ``CURRENT`` naming a complete generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ..errors import IndexBusy, IndexCorrupt, IndexStoreError
+from . import record
+from .files import fsync_path, sha256, write_error
+from .manifest import read_manifest
+
+__all__ = ["CURRENT_NAME", "KEEP_GENERATIONS", "LOCK_NAME", "GenerationFolder"]
+
+log = logging.getLogger(__name__)
+
+CURRENT_NAME = "CURRENT"
+LOCK_NAME = ".lock"
+KEEP_GENERATIONS = 2
+_GENERATION_NAME = re.compile(r"gen-\d{6}")
+
+
+class GenerationFolder:
+    """An index folder's generations: which is live, the single-writer lock, publishing the next one."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    # ----- which generation is live
+
+    def current_generation(self) -> str | None:
+        """The name of the live generation, or None when nothing has been published.
+
+        CURRENT is trusted only when it names an existing ``gen-NNNNNN`` folder. Anything else
+        (garbage, zeros left by a power loss, a missing folder) falls back to the newest generation
+        whose manifest reads: a damaged pointer must never cost the index.
+        """
+        try:
+            raw = (self.directory / CURRENT_NAME).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            raw = None
+        except OSError as err:
+            raise IndexCorrupt(f"Cannot read {self.directory / CURRENT_NAME}: {err.strerror or err}.") from None
+        name = raw.decode("ascii", "replace").strip() if raw is not None else ""
+        if _GENERATION_NAME.fullmatch(name) and (self.directory / name).is_dir():
+            return name
+        fallback = self._newest_readable()
+        if raw is not None and fallback is not None:
+            log.warning(
+                "%s is damaged (%r); using %s, the newest complete generation", CURRENT_NAME, name[:40], fallback
+            )
+        return fallback
+
+    def generations(self) -> list[Path]:
+        """Generation folders, oldest first."""
+        try:
+            return sorted(p for p in self.directory.glob("gen-*") if _GENERATION_NAME.fullmatch(p.name) and p.is_dir())
+        except OSError:
+            return []
+
+    def _newest_readable(self) -> str | None:
+        """The newest generation folder with a readable manifest (complete by construction)."""
+        for directory in reversed(self.generations()):
+            try:
+                self.manifest(directory)
+            except IndexStoreError:
+                continue
+            return directory.name
+        return None
+
+    def previous(self, current: str) -> Path | None:
+        """The newest published generation older than ``current``, if one is kept."""
+        older = [p for p in self.generations() if p.name < current]
+        return older[-1] if older else None
+
+    def current_file_names(self, name: str) -> bool:
+        """True when the CURRENT file itself (not a fallback) names this generation."""
+        try:
+            return (self.directory / CURRENT_NAME).read_bytes().strip() == name.encode()
+        except OSError:
+            return False
+
+    # ----- checking a generation
+
+    def manifest(self, directory: Path) -> dict:
+        """A generation's manifest, checked (IndexCorrupt / IndexIncompatible otherwise)."""
+        return read_manifest(directory, self.directory)
+
+    @staticmethod
+    def check_record(directory: Path, manifest: dict) -> None:
+        """The record is the file the manifest describes, and opens (IndexCorrupt otherwise)."""
+        path = directory / record.SQLITE_NAME
+        expected = manifest.get("sqlite")
+        if expected is not None:
+            try:
+                matches = path.stat().st_size == expected["bytes"] and sha256(path) == expected["sha256"]
+            except OSError:
+                matches = False
+            if not matches:
+                raise IndexCorrupt(f"The index database {path} is damaged (its checksum does not match the manifest).")
+        record.open_readonly(path).close()
+
+    # ----- writing
+
+    @contextlib.contextmanager
+    def writer_lock(self, *, wait: bool = True, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the single-writer lock; wait for it, or raise IndexBusy when ``wait`` is False."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise write_error(err, self.directory) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    raise IndexBusy("A reindex is already running; try again when it has finished.") from None
+                if on_wait:
+                    on_wait()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock, as does the process dying
+
+    def new_staging(self) -> Path:
+        """A fresh, empty staging folder for the next generation (created now, so a bad folder fails early)."""
+        staging = self.directory / f".staging-{os.getpid()}-{int(time.time() * 1000)}"
+        staging.mkdir(parents=True)
+        return staging
+
+    def publish(self, staging: Path) -> str:
+        """Rename staging to the next generation, then point CURRENT at it (the atomic step)."""
+        existing = self.generations()
+        number = int(existing[-1].name.split("-")[1]) + 1 if existing else 1
+        name = f"gen-{number:06d}"
+        os.rename(staging, self.directory / name)
+        fsync_path(self.directory)
+        self.point_current_at(name)
+        log.info("published index generation %s", name)
+        return name
+
+    def point_current_at(self, name: str) -> None:
+        """Replace CURRENT in one step (temp file, fsync, rename, fsync the folder)."""
+        tmp = self.directory / f"{CURRENT_NAME}.tmp"
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.directory / CURRENT_NAME)
+        fsync_path(self.directory)
+
+    def prune(self) -> None:
+        """Keep the live generation and the one before it; delete older ones."""
+        for old in self.generations()[:-KEEP_GENERATIONS]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def remove_leftovers(self) -> None:
+        """Delete what a killed writer left behind: staging folders and unpublished generations."""
+        current = self.current_generation()
+        for path in self.directory.glob(".staging-*"):
+            shutil.rmtree(path, ignore_errors=True)
+        if current is None:
+            return  # nothing readable is live: keep every folder for whoever investigates
+        for path in self.generations():
+            if path.name > current:
+                shutil.rmtree(path, ignore_errors=True)
