@@ -76,7 +76,7 @@ def run(argv: list[str]) -> None:
         h = DiscordHarness(bot_factory(settings, engine), heartbeat_interval=41.25, lag_probe_interval=0.5)
         h.start()
         try:
-            h.call(h.client.engine_ready.wait())
+            h.call(h.client.service.wait_ready())
             members = [h.member(name=f"bench{i}") for i in range(10)]
 
             def floor(q: str) -> float:

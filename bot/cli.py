@@ -17,15 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from index.engine import Engine
-from index.errors import InvalidQuestion, TalksbotError
-from index.search import MAX_QUESTION_CHARS, SearchConfig, clean_question
-from index.store import ProgressFactory
+from index import MAX_QUESTION_CHARS, InvalidQuestion, ProgressFactory, TalksbotError, clean_question
 
 from .render_text import render_answer_json, render_answer_text, render_error_json, render_sync_report
+from .runner import build_service
 from .settings import Settings, SettingsError
 
-__all__ = ["build_parser", "main", "make_engine"]
+__all__ = ["build_parser", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +32,6 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 class UsageError(TalksbotError):
     """The command line asks for something that cannot be done as asked."""
-
-
-def make_engine(settings: Settings) -> Engine:
-    """The engine for these settings (the model loads on first use, not here)."""
-    return Engine(
-        settings.documents_dir,
-        settings.index_dir,
-        model=settings.embedding_model,
-        threads=settings.torch_threads,
-        search_config=SearchConfig().with_min_score(settings.min_score),
-    )
 
 
 def _eprint(message: str) -> None:
@@ -85,11 +72,8 @@ def progress_to(stream: TextIO) -> ProgressFactory:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """talksbot index: bring the index up to date with the documents folder."""
-    engine = make_engine(settings)
-    report = engine.store.sync(
-        settings.documents_dir,
-        engine.embedder,
-        engine.config,
+    service = build_service(settings)
+    report = service.reindex(
         rebuild=args.rebuild,
         on_wait=lambda: _eprint("talksbot: another reindex is running; waiting for it to finish ..."),
         progress=progress_to(sys.stderr),
@@ -108,25 +92,26 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         clean_question(args.question)  # an invalid question fails fast, before anything loads
     elif not args.json:
         raise UsageError("give a QUESTION, or use --json to read questions from stdin, one per line.")
-    engine = make_engine(settings)
-    report = engine.ensure_index(
+    service = build_service(settings)
+    report = service.start(
+        warm_up=False,
         progress=progress_to(sys.stderr),
         on_build=lambda reason: _eprint(f"talksbot: {reason} ..."),
     )
     if report is not None:
         _eprint(render_sync_report(report))
     if args.question is not None:
-        answer = engine.answer(args.question, since=since, alternatives=args.alternatives)
+        answer = service.answer(args.question, since=since, alternatives=args.alternatives)
         if args.json:
             print(render_answer_json(answer), flush=True)
         else:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            print(render_answer_text(answer, color=color, documents=engine.stats().documents))
+            print(render_answer_text(answer, color=color, documents=service.stats().documents))
         return EXIT_OK
     for line in sys.stdin:
         question = line.rstrip("\r\n")
         try:
-            answer = engine.answer(question, since=since, alternatives=args.alternatives)
+            answer = service.answer(question, since=since, alternatives=args.alternatives)
             print(render_answer_json(answer), flush=True)
         except TalksbotError as err:
             print(render_error_json(question, str(err)), flush=True)

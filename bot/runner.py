@@ -1,20 +1,32 @@
-"""Running the bot from the command line: token checks, logging, clean shutdown, exit codes."""
+"""The one place that wires settings -> engine -> service -> faces, and runs the Discord bot.
+
+``build_engine`` and ``build_service`` are what the CLI uses; ``create_bot`` hands the service
+to the Discord client through its constructor (discord.py's ``examples/advanced_startup.py``
+pattern), so the client never builds anything itself. ``run_bot`` adds what a long-running
+process needs: token checks, logging with secrets redacted, clean shutdown, exit codes.
+
+discord.py is imported only by the functions that need it, so the terminal commands never pay
+for it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-import re
 import sys
-from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-import discord
+from index import Embedder, Engine, SearchConfig
 
+from .logs import bot_logging
+from .service import Service
 from .settings import Settings
 
-__all__ = ["RedactingFormatter", "bot_logging", "run_bot", "sync_commands"]
+if TYPE_CHECKING:
+    from .client import ShardedTalksBot, TalksBot
+
+__all__ = ["build_engine", "build_service", "create_bot", "run_bot", "sync_commands"]
 
 log = logging.getLogger(__name__)
 
@@ -28,50 +40,37 @@ BAD_TOKEN = (
 )
 
 
+def build_engine(settings: Settings, *, embedder: Embedder | None = None) -> Engine:
+    """The engine for these settings (the model loads on first use, not here)."""
+    return Engine(
+        settings.documents_dir,
+        settings.index_dir,
+        model=settings.embedding_model,
+        embedder=embedder,
+        threads=settings.torch_threads,
+        search_config=SearchConfig().with_min_score(settings.min_score),
+    )
+
+
+def build_service(settings: Settings, *, engine: Engine | None = None) -> Service:
+    """The service every face calls, over the given engine or one built from the settings."""
+    return Service(engine if engine is not None else build_engine(settings))
+
+
+def create_bot(
+    settings: Settings, *, service: Service | None = None, engine: Engine | None = None, **kwargs: Any
+) -> TalksBot | ShardedTalksBot:
+    """The not-yet-started Discord client over a service (built from the settings unless given)."""
+    from .client import ShardedTalksBot, TalksBot
+
+    service = service if service is not None else build_service(settings, engine=engine)
+    cls = ShardedTalksBot if settings.shard_count is not None else TalksBot
+    return cls(settings, service, **kwargs)
+
+
 def _fail(message: str, code: int) -> int:
     print(message, file=sys.stderr, flush=True)
     return code
-
-
-# Interaction and webhook tokens in URLs discord.py logs at DEBUG: short-lived, but credentials all the same.
-_URL_TOKENS = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9._-]+")
-
-
-class RedactingFormatter(logging.Formatter):
-    """Wraps a formatter; the bot token and interaction tokens never reach a log line."""
-
-    def __init__(self, inner: logging.Formatter | None, secrets: list[str]) -> None:
-        super().__init__()
-        self.inner = inner or logging.Formatter()
-        self.secrets = [s for s in secrets if s]
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = self.inner.format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        return _URL_TOKENS.sub(r"\1[redacted]", text)
-
-
-@contextlib.contextmanager
-def bot_logging(settings: Settings, level: str | None = None) -> Iterator[None]:
-    """discord.py's log format on stderr, one handler (not two), secrets redacted; restored afterwards."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    for handler in saved_handlers:  # the CLI's plain handler would print every line twice
-        root.removeHandler(handler)
-    discord.utils.setup_logging(level=getattr(logging, level or settings.log_level), root=True)
-    ours = list(root.handlers)
-    for handler in ours:
-        handler.setFormatter(RedactingFormatter(handler.formatter, [settings.discord_token.get()]))
-    try:
-        yield
-    finally:
-        # Another program (or a test) calling run_bot gets its logging back as it was.
-        for handler in ours:
-            root.removeHandler(handler)
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
 
 
 def run_bot(settings: Settings, *, sync_global: bool = False, log_level: str | None = None) -> int:
@@ -84,7 +83,7 @@ def run_bot(settings: Settings, *, sync_global: bool = False, log_level: str | N
 
 def _run(settings: Settings, sync_global: bool) -> int:
     """The event loop of run_bot, with its exits mapped to codes."""
-    from .client import create_bot
+    import discord
 
     async def main() -> None:
         bot = create_bot(settings, sync_global=sync_global)
@@ -114,7 +113,7 @@ def sync_commands(settings: Settings, *, guild_id: int | None) -> int:
 
 def _sync(settings: Settings, guild_id: int | None) -> int:
     """The event loop of sync_commands."""
-    from .client import create_bot
+    import discord
 
     where = f"guild {guild_id}" if guild_id else "globally"
 

@@ -2,7 +2,8 @@
 
 watchdog reports file events from its own thread; they are handed to the event loop, which
 waits until writes have settled (no event for ``settle_seconds``) and then reindexes in a worker
-thread under the bot's reindex lock. Events during a reindex lead to one more reindex after it.
+thread through the service, which keeps it from overlapping any other write. Events during a
+reindex lead to one more reindex after it.
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from index.documents import ARTICLE_SUFFIXES
-from index.errors import TalksbotError
+from index import ARTICLE_SUFFIXES, TalksbotError
 
-if TYPE_CHECKING:
-    from .client import TalksBot
+from .service import Service
 
 __all__ = ["DocumentWatcher"]
 
@@ -41,8 +39,8 @@ class _Handler(FileSystemEventHandler):
 class DocumentWatcher:
     """Debounced automatic reindexing for a running bot."""
 
-    def __init__(self, bot: TalksBot, *, settle_seconds: float = 2.0) -> None:
-        self.bot = bot
+    def __init__(self, service: Service, *, settle_seconds: float = 2.0) -> None:
+        self.service = service
         self.settle_seconds = settle_seconds
         self.loop = asyncio.get_running_loop()
         self.observer = Observer()
@@ -53,7 +51,7 @@ class DocumentWatcher:
 
     def start(self) -> None:
         """Begin watching DOCUMENTS_DIR (recursively)."""
-        folder = self.bot.engine.documents_dir
+        folder = self.service.documents_dir
         folder.mkdir(parents=True, exist_ok=True)
         self.observer.schedule(_Handler(self), str(folder), recursive=True)
         self.observer.daemon = True
@@ -87,9 +85,8 @@ class DocumentWatcher:
         while True:
             self._pending = False
             try:
-                engine = await self.bot.wait_engine()
-                async with self.bot.reindex_lock:
-                    report = await asyncio.to_thread(engine.reindex)
+                await self.service.wait_ready()
+                report = await asyncio.to_thread(self.service.reindex)
                 self.reindexes += 1
                 log.info(
                     "documents changed: %d added, %d updated, %d removed (%.1f s)",

@@ -53,7 +53,7 @@ def start_seed_bot(
         return bot_factory(chosen, engine)(fake)
 
     harness = DiscordHarness(factory).start()
-    harness.call(harness.client.engine_ready.wait())
+    harness.call(harness.client.service.wait_ready())
     return harness, engine
 
 

@@ -170,12 +170,16 @@ def in_process_cli(monkeypatch, embedder) -> Iterator:
     Yields ``call(argv) -> (exit code, stdout, stderr)``. Everything else is the real CLI:
     parsing, settings, the engine, error handling and exit codes.
     """
-    from bot import cli
+    from bot import cli, runner
     from index.engine import Engine
 
     for name in ("DOCUMENTS_DIR", "INDEX_DIR", "DISCORD_TOKEN", "EMBEDDING_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli, "make_engine", lambda s: Engine(s.documents_dir, s.index_dir, embedder=embedder))
+    monkeypatch.setattr(
+        cli,
+        "build_service",
+        lambda s: runner.build_service(s, engine=Engine(s.documents_dir, s.index_dir, embedder=embedder)),
+    )
 
     def call(argv: Sequence[str], stdin: str = "") -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()

@@ -6,6 +6,7 @@ import pytest
 from discord_helpers import embed_text, plain_quote, start_seed_bot
 from fakediscord import DiscordHarness
 
+from bot.commands.ask import PerUserCooldown
 from tests.conftest import REUTERS
 
 
@@ -113,7 +114,8 @@ def test_an_invalid_question_or_date_is_refused_privately(h):
 def test_the_cooldown_answers_a_rapid_second_ask(bot_env, monkeypatch):
     """A second /ask inside the cooldown window gets a friendly ephemeral 'please wait'; others still ask."""
     h, _, _ = bot_env
-    monkeypatch.setattr(h.client, "settings", h.client.settings.replace(ask_cooldown_rate=1, ask_cooldown_seconds=60.0))
+    # As if started with ASK_COOLDOWN_RATE=1 and ASK_COOLDOWN_SECONDS=60.
+    monkeypatch.setattr(h.client.get_cog("AskCog"), "cooldown", PerUserCooldown(rate=1, per=60.0))
     t0 = h.now()
     member = h.member(name="eager")
     first = h.slash("ask", {"question": "does russia want ukraine to be neutral?"}, member=member)

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
+from bot.logs import RedactingFormatter
 from bot.render_text import printable, render_answer_json, render_answer_text, render_error_json
-from bot.runner import RedactingFormatter
 from bot.uploads import UploadRejected, safe_article_name
 from index.models import Answer
 

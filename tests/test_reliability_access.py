@@ -64,7 +64,7 @@ def env(tmp_path_factory, embedder):
         return create_bot(settings.replace(guild_id=fake.guild_id), engine=engine, guild_ready_timeout=0.1)
 
     harness = DiscordHarness(factory, token=CANARY).start()
-    harness.call(harness.client.engine_ready.wait())
+    harness.call(harness.client.service.wait_ready())
     try:
         yield {
             "h": harness,

@@ -291,7 +291,7 @@ def test_mentions_and_markup_inside_an_article_are_shown_escaped_and_ping_no_one
     engine = Engine(docs, index, embedder=embedder)
     engine.reindex()
     with DiscordHarness(bot_factory(make_settings(docs, index), engine)) as h:
-        h.call(h.client.engine_ready.wait())
+        h.call(h.client.service.wait_ready())
         t0 = h.now()
         final = h.wait_final(h.slash("ask", {"question": "Who would attend the ceasefire monitoring meeting?"}), 20)
         embed = final["embeds"][0]

@@ -203,7 +203,7 @@ def bot(tmp_path_factory, embedder):
     engine = Engine(base / "documents", base / "index", embedder=embedder)
     settings = make_settings(base / "documents", base / "index")
     harness = DiscordHarness(bot_factory(settings, engine)).start()
-    harness.call(harness.client.engine_ready.wait())
+    harness.call(harness.client.service.wait_ready())
     yield harness, engine
     harness.close()
 

@@ -49,7 +49,7 @@ def loaded_bot(tmp_path_factory, embedder):
         docs, base / "index", ask_cooldown_rate=COOLDOWN_RATE, ask_cooldown_seconds=COOLDOWN_SECONDS
     )
     harness = DiscordHarness(bot_factory(settings, engine)).start()
-    harness.call(harness.client.engine_ready.wait())
+    harness.call(harness.client.service.wait_ready())
     # Note when each reindex runs, to show the questions really arrived while it worked.
     real_reindex = engine.reindex
 

@@ -227,7 +227,7 @@ def discord_bot(workdir, embedder):
     engine = Engine(workdir / "documents", workdir / ".talksbot" / "index", embedder=embedder)
     settings = make_settings(workdir / "documents", workdir / ".talksbot" / "index")
     harness = DiscordHarness(bot_factory(settings, engine)).start()
-    harness.call(harness.client.engine_ready.wait())
+    harness.call(harness.client.service.wait_ready())
     yield harness
     harness.close()
 

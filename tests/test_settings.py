@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.client import ShardedTalksBot, TalksBot, create_bot
+from bot.client import ShardedTalksBot, TalksBot
+from bot.runner import create_bot
 from bot.settings import DOCUMENTED, Secret, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[1]

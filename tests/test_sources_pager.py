@@ -20,7 +20,7 @@ def test_sources_pages_through_many_articles(tmp_path, embedder):
         )
     engine = Engine(docs, tmp_path / "index", embedder=embedder)
     with DiscordHarness(bot_factory(make_settings(docs, tmp_path / "index"), engine)) as h:
-        h.call(h.client.engine_ready.wait())
+        h.call(h.client.service.wait_ready())
         asker = h.member(name="asker")
         rec = h.slash("sources", member=asker)
         first = h.wait_final(rec, timeout=20)

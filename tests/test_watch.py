@@ -19,7 +19,7 @@ def test_watch_mode_reindexes_by_itself_when_files_change(tmp_path, embedder):
     engine = Engine(tmp_path / "documents", tmp_path / "index", embedder=embedder)
     settings = make_settings(tmp_path / "documents", tmp_path / "index", watch_documents=True)
     with DiscordHarness(bot_factory(settings, engine)) as h:
-        h.call(h.client.engine_ready.wait())
+        h.call(h.client.service.wait_ready())
         watcher = h.client.watcher
         watcher.settle_seconds = 0.3
         (tmp_path / "documents" / "round-two.md").write_text(ROUND_TWO, encoding="utf-8")

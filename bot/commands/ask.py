@@ -6,18 +6,19 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index.errors import InvalidQuestion
-from index.models import Answer
-from index.search import MAX_QUESTION_CHARS, clean_question
+from index import MAX_QUESTION_CHARS, Answer, InvalidQuestion, clean_question
 
 from ..errors import reply_error, user_message
 from ..render_discord import render_alternatives_embeds, render_answer_embed
+from ..service import Service
+from ..settings import Settings
 
 if TYPE_CHECKING:
     from ..client import TalksBot
@@ -27,10 +28,22 @@ log = logging.getLogger(__name__)
 MORE_SOURCES_TIMEOUT = 600.0
 
 
-def _cooldown(interaction: discord.Interaction) -> app_commands.Cooldown:
-    """ASK_COOLDOWN_RATE questions per ASK_COOLDOWN_SECONDS, per user."""
-    settings = interaction.client.settings  # type: ignore[attr-defined]
-    return app_commands.Cooldown(settings.ask_cooldown_rate, settings.ask_cooldown_seconds)
+class PerUserCooldown:
+    """ASK_COOLDOWN_RATE questions per ASK_COOLDOWN_SECONDS, per member."""
+
+    def __init__(self, rate: int, per: float) -> None:
+        self.rate, self.per = rate, per
+        self._buckets: dict[int, app_commands.Cooldown] = {}
+
+    def hit(self, user_id: int) -> None:
+        """Count one question; raise CommandOnCooldown (the error handler words it) when over the rate."""
+        now = time.time()
+        if len(self._buckets) > 1_000:  # forget members whose window has passed (a fresh bucket is the same)
+            self._buckets = {k: b for k, b in self._buckets.items() if b.get_tokens(now) < b.rate}
+        bucket = self._buckets.setdefault(user_id, app_commands.Cooldown(self.rate, self.per))
+        retry_after = bucket.update_rate_limit(now)
+        if retry_after:
+            raise app_commands.CommandOnCooldown(bucket, retry_after)
 
 
 def parse_since(value: str | None) -> dt.date | None:
@@ -77,8 +90,9 @@ class MoreSourcesView(discord.ui.View):
 class AskCog(commands.Cog):
     """Questions and answers."""
 
-    def __init__(self, bot: TalksBot) -> None:
-        self.bot = bot
+    def __init__(self, service: Service, settings: Settings) -> None:
+        self.service = service
+        self.cooldown = PerUserCooldown(settings.ask_cooldown_rate, settings.ask_cooldown_seconds)
 
     @app_commands.command(
         name="ask", description="Ask about the Russia–Ukraine talks; I quote the most relevant article."
@@ -87,7 +101,6 @@ class AskCog(commands.Cog):
         question="Your question, in your own words",
         since="Only articles published on or after this date (YYYY-MM-DD)",
     )
-    @app_commands.checks.dynamic_cooldown(_cooldown, key=lambda i: i.user.id)
     async def ask(
         self,
         interaction: discord.Interaction,
@@ -95,15 +108,15 @@ class AskCog(commands.Cog):
         since: app_commands.Range[str, 1, 10] | None = None,
     ) -> None:
         """Defer at once, search in a worker thread, reply with the quoted passage."""
+        self.cooldown.hit(interaction.user.id)
         clean_question(question)  # invalid questions get an ephemeral reason before anything public
         since_date = parse_since(since)
-        self.bot.check_engine()
+        self.service.check_ready()
         await interaction.response.defer(thinking=True)
-        engine = await self.bot.wait_engine()
+        await self.service.wait_ready()
 
         def work() -> tuple[Answer, int]:
-            answer = engine.answer(question, since=since_date)
-            return answer, len(engine.searcher().snapshot.documents)
+            return self.service.answer(question, since=since_date), self.service.stats().documents
 
         answer, documents = await asyncio.to_thread(work)
         embed = render_answer_embed(answer, documents=documents)
@@ -116,4 +129,4 @@ class AskCog(commands.Cog):
 
 async def setup(bot: TalksBot) -> None:
     """Register /ask."""
-    await bot.add_cog(AskCog(bot))
+    await bot.add_cog(AskCog(bot.service, bot.settings))

@@ -10,9 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index.models import DocumentInfo
+from index import DocumentInfo
 
 from ..render_discord import render_about_embed, render_sources_page
+from ..service import Service
 
 if TYPE_CHECKING:
     from ..client import TalksBot
@@ -70,16 +71,16 @@ class SourcesPager(discord.ui.View):
 class InfoCog(commands.Cog):
     """What is indexed and what the bot is."""
 
-    def __init__(self, bot: TalksBot) -> None:
-        self.bot = bot
+    def __init__(self, service: Service) -> None:
+        self.service = service
 
     @app_commands.command(name="sources", description="List the articles I answer from.")
     async def sources(self, interaction: discord.Interaction) -> None:
         """Title, outlet, date and passage count of every indexed article, ten per page."""
-        self.bot.check_engine()
+        self.service.check_ready()
         await interaction.response.defer(thinking=True)
-        engine = await self.bot.wait_engine()
-        rows = await asyncio.to_thread(engine.sources)
+        await self.service.wait_ready()
+        rows = await asyncio.to_thread(self.service.sources)
         embed, pages = render_sources_page(rows, 0)
         if pages > 1:
             view = SourcesPager(rows, interaction.user.id)
@@ -90,15 +91,13 @@ class InfoCog(commands.Cog):
     @app_commands.command(name="about", description="What this bot is and what it knows.")
     async def about(self, interaction: discord.Interaction) -> None:
         """The model, article and passage counts, and when the index was built."""
-        if not self.bot.engine_ready.is_set():
+        if self.service.starting:
             await interaction.response.send_message(embed=render_about_embed(None, loading=True))
             return
-        stats = None
-        if self.bot.engine_error is None:
-            stats = await asyncio.to_thread(self.bot.engine.stats)
+        stats = await asyncio.to_thread(self.service.stats) if self.service.ready else None
         await interaction.response.send_message(embed=render_about_embed(stats))
 
 
 async def setup(bot: TalksBot) -> None:
     """Register /sources and /about."""
-    await bot.add_cog(InfoCog(bot))
+    await bot.add_cog(InfoCog(bot.service))

@@ -1,0 +1,210 @@
+"""The use cases, in one place: every face (CLI, Discord commands, the file watcher) calls these.
+
+``Service`` owns the engine, knows when it is ready to answer, and is the single writer of the
+index in this process: a reindex, an added article and an automatic reindex after a file
+change queue behind one lock here (other processes are kept out by the index folder's own lock).
+
+Its methods block; the Discord side runs them in worker threads (``asyncio.to_thread``) and
+waits for readiness with ``await service.wait_ready()``, which holds no thread while it waits.
+Nothing here knows Discord: the policy of who may change the index is ``bot/permissions.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from index import (
+    Answer,
+    DocumentInfo,
+    Engine,
+    IndexBusy,
+    IndexStats,
+    ProgressFactory,
+    SyncReport,
+    TalksbotError,
+)
+
+from .uploads import UploadRejected, check_size, prepare_upload, safe_article_name, undo_write, write_atomically
+
+__all__ = ["ENGINE_WAIT_SECONDS", "AddedArticle", "NotReady", "Service"]
+
+log = logging.getLogger(__name__)
+
+# How long a command waits for the engine to finish loading before saying so (an interaction
+# token lives 15 minutes; the model loads in seconds).
+ENGINE_WAIT_SECONDS = 600.0
+
+
+class NotReady(TalksbotError):
+    """The engine could not be started, or is still starting (the message says which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddedArticle:
+    """An article saved into the documents folder and indexed."""
+
+    name: str  # its file name in the documents folder
+    title: str
+    replaced: bool  # an article of the same name was there and has been replaced
+    passages: int  # passages indexed for it
+    report: SyncReport
+
+
+class Service:
+    """answer, reindex, add an article; readiness and the single-writer lock around them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._write_lock = threading.Lock()
+
+    @property
+    def documents_dir(self) -> Path:
+        """The folder articles are read from and added to."""
+        return self.engine.documents_dir
+
+    # ----- readiness
+
+    def start(
+        self,
+        *,
+        warm_up: bool = True,
+        on_build: Callable[[str], None] | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> SyncReport | None:
+        """Open (or build, or repair) the index and, with ``warm_up``, load the model; then the service is ready.
+
+        Returns the report of a build when one was needed. A failure is kept: ``check_ready`` and
+        ``wait_ready`` raise NotReady with its sentence from then on, and it is re-raised here.
+        """
+        try:
+            with self._writing():
+                report = self.engine.ensure_index(progress=progress, on_build=on_build)
+            if warm_up:
+                self.engine.warm_up()
+                self.engine.stats()  # opens the index now rather than at the first question
+        except BaseException as err:
+            if not self._started.done():
+                self._started.set_exception(err)
+            raise
+        if not self._started.done():
+            self._started.set_result(None)
+        return report
+
+    @property
+    def ready(self) -> bool:
+        """True once ``start`` has succeeded."""
+        return self._started.done() and self._started.exception() is None
+
+    @property
+    def starting(self) -> bool:
+        """True until ``start`` has finished, one way or the other."""
+        return not self._started.done()
+
+    def check_ready(self) -> None:
+        """Raise NotReady at once if starting failed (commands call this before deferring)."""
+        if self._started.done() and self._started.exception() is not None:
+            raise NotReady(f"I can't answer right now: {self._problem()}")
+
+    async def wait_ready(self, timeout: float = ENGINE_WAIT_SECONDS) -> None:
+        """Wait (without holding a thread) until started; NotReady if starting failed or takes too long."""
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._started)), timeout=timeout)
+        except TimeoutError:
+            raise NotReady("I'm still loading my articles; please try again in a minute.") from None
+        except BaseException:
+            if not self._started.done():
+                raise  # cancelled while waiting
+        self.check_ready()
+
+    def _problem(self) -> str:
+        err = self._started.exception()
+        if isinstance(err, TalksbotError):
+            return str(err)
+        return "my index failed to load (see the bot's log)."
+
+    # ----- answering
+
+    def answer(self, question: str, *, since: dt.date | None = None, alternatives: int | None = None) -> Answer:
+        """The most relevant passage for a question, quoted, with alternatives (or nothing relevant)."""
+        return self.engine.answer(question, since=since, alternatives=alternatives)
+
+    def stats(self) -> IndexStats:
+        """What the live index holds."""
+        return self.engine.stats()
+
+    def sources(self) -> list[tuple[DocumentInfo, int]]:
+        """Every indexed article with its passage count, newest first."""
+        return self.engine.sources()
+
+    # ----- changing the index (one writer at a time)
+
+    @property
+    def reindex_running(self) -> bool:
+        """True while this process is writing the index (a reindex, an added article)."""
+        return self._write_lock.locked()
+
+    @contextlib.contextmanager
+    def _writing(self, *, wait: bool = True) -> Iterator[None]:
+        """Hold this process's writer lock; IndexBusy at once when ``wait`` is False and it is taken."""
+        if not self._write_lock.acquire(blocking=wait):
+            raise IndexBusy("A reindex is already running; try again when it has finished.")
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    def reindex(
+        self,
+        *,
+        rebuild: bool = False,
+        wait: bool = True,
+        on_wait: Callable[[], None] | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> SyncReport:
+        """Bring the index up to date with the documents folder; answers switch to it when it is published.
+
+        With ``wait=False`` a reindex already running (here or in another process) raises IndexBusy
+        instead of queueing; ``on_wait`` is called once when this one has to wait for another process.
+        """
+        with self._writing(wait=wait):
+            return self.engine.reindex(rebuild=rebuild, wait=wait, on_wait=on_wait, progress=progress)
+
+    @staticmethod
+    def check_upload(filename: str, size: int) -> None:
+        """Refuse a bad file name, suffix or size before anything is downloaded (UploadRejected)."""
+        safe_article_name(filename)
+        check_size(size)
+
+    def add_article(self, filename: str, data: bytes, *, overwrite: bool = False) -> AddedArticle:
+        """Validate an article, save it into the documents folder and index it; nothing is kept if that fails.
+
+        UploadRejected says why an article was refused; the folder is then exactly as it was.
+        """
+        with self._writing():
+            prepared = prepare_upload(self.documents_dir, filename, data, overwrite=overwrite)
+            previous = write_atomically(prepared.path, prepared.data)
+            try:
+                report = self.engine.reindex()
+            except TalksbotError as err:
+                undo_write(prepared.path, previous)
+                raise UploadRejected(f"{prepared.name} was not added: {err}") from None
+            except BaseException:
+                undo_write(prepared.path, previous)
+                raise
+            passages = self.engine.document_passage_count(prepared.name)
+        return AddedArticle(
+            name=prepared.name,
+            title=prepared.document.info.title,
+            replaced=prepared.replaces,
+            passages=passages,
+            report=report,
+        )
