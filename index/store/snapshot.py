@@ -1,8 +1,14 @@
-"""One published generation, open for reading: the SQLite + FAISS implementation of ``PassageIndex``."""
+"""One published generation, open for reading: the SQLite + FAISS implementation of ``PassageIndex``.
+
+Lexical search asks FTS5 directly over small corpora; from ``lexicon.MIN_PASSAGES`` passages on it
+reads the generation's lexicon, which returns FTS5's own top k without scoring every passage that
+shares a common word with the question (index/store/lexicon.py). Either way the results are the same.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -11,11 +17,14 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from . import record, vectors
+from ..errors import IndexCorrupt
+from . import lexicon, record, vectors
 from .contract import StoredPassage
 from .manifest import BuildConfig
 
 __all__ = ["Snapshot"]
+
+log = logging.getLogger(__name__)
 
 
 class Snapshot:
@@ -29,6 +38,14 @@ class Snapshot:
         # One SQLite connection shared by the threads answering questions: reads take turns.
         self._lock = threading.Lock()
         self.documents, self.passage_counts = record.read_documents(conn)
+        self._lexicon: lexicon.Lexicon | None = None
+        self._tokenizer: lexicon.FtsTokenizer | None = None
+        if "lexicon" in manifest and index.ntotal >= lexicon.MIN_PASSAGES:
+            try:
+                self._lexicon = lexicon.Lexicon.open(directory / lexicon.LEXICON_NAME, manifest["lexicon"])
+                self._tokenizer = lexicon.FtsTokenizer()
+            except IndexCorrupt as err:  # FTS5 gives the same answers, slower; the next reindex rebuilds it
+                log.warning("%s Searching FTS5 directly meanwhile.", err)
         # Set when this is a fallback: the live generation was damaged and this one answers meanwhile.
         self.warning: str | None = None
 
@@ -65,6 +82,11 @@ class Snapshot:
         """The k best FTS5 matches for an already-sanitised MATCH expression, as (passage id, bm25 > 0)."""
         if not match or k <= 0:
             return []
+        words = lexicon.phrases_of(match) if self._lexicon is not None else None
+        if words is not None and self._lexicon is not None and self._tokenizer is not None:
+            tokens = self._tokenizer.tokens(words)
+            if all(len(t) <= 1 for t in tokens):  # "a_b" is a phrase of two tokens: FTS5 matches those
+                return self._lexicon.top([t[0] for t in tokens if t], k)
         with self._lock:
             return record.lexical_search(self._conn, match, k)
 
@@ -90,3 +112,5 @@ class Snapshot:
         """Release the SQLite connection."""
         with self._lock:
             self._conn.close()
+        if self._tokenizer is not None:
+            self._tokenizer.close()
