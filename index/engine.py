@@ -140,6 +140,11 @@ class Engine:
             self._questions = ExportedQueries(self.embedder, encoder) if encoder else self.embedder
         return self._questions
 
+    @property
+    def question_encoder(self) -> Embedder:
+        """What encodes questions: the model's ONNX export when there is a sound one, else the model."""
+        return self._question_encoder()
+
     def _install(self, snapshot: Snapshot) -> None:
         """Make a snapshot the one answers come from (one reference swap)."""
         with self._swap_lock:

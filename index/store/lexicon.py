@@ -26,6 +26,7 @@ import bisect
 import json
 import logging
 import math
+import mmap
 import re
 import sqlite3
 import threading
@@ -51,6 +52,8 @@ MIN_PASSAGES = 10_000
 _ALIGN = 64
 # Terms held by at most this share of passages (or this many) are scored in full first.
 _RARE_SHARE, _RARE_MIN = 0.01, 2_000
+# Bounds are compared with sums taken in another order: a margin far above rounding, far below any score gap.
+_EPSILON = 1e-9
 _QUOTED = re.compile(r'"([^"]*)"')
 _MATCH_SHAPE = re.compile(r'"[^"]*"(?: OR "[^"]*")*')
 
@@ -149,7 +152,9 @@ class Lexicon:
     """One generation's postings, memory-mapped: FTS5's bm25 top k for a question's words."""
 
     def __init__(self, path: Path) -> None:
-        raw = np.memmap(path, dtype=np.uint8, mode="r")
+        with path.open("rb") as fh:
+            # A plain array over the mapping: np.memmap's own slicing costs microseconds per call.
+            raw = np.frombuffer(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), dtype=np.uint8)
         if bytes(raw[:8]) != _MAGIC:
             raise ValueError("not a talksbot lexicon")
         size = int(np.frombuffer(bytes(raw[8:16]), dtype="<u8")[0])
@@ -209,21 +214,36 @@ class Lexicon:
             parts.append((position, idf, idf * float(self._max_part[index]), start, end))
         if not parts:
             return []
-        rare_limit = max(_RARE_MIN, int(self.rows * _RARE_SHARE))
         rest = sorted(parts, key=lambda p: p[4] - p[3])  # rarest first
+        rare_limit = max(_RARE_MIN, int(self.rows * _RARE_SHARE))
         scored = [p for p in rest if p[4] - p[3] <= rare_limit] or rest[:1]
         rest = rest[len(scored) :]
+        ids, partial = self._accumulate(scored)
         while rest:
-            ids, partial = self._accumulate(scored)
             if len(ids) >= k:
                 theta = self._theta(parts, ids, partial, k)
-                bound_rest = sum(p[2] for p in rest)
-                if bound_rest < theta - 1e-9:
-                    # The rest can lift a passage by bound_rest at most: only these can still reach theta.
-                    return self._best(parts, ids[partial + bound_rest >= theta - 1e-9], k)
-            scored.append(rest.pop(0))  # not bounded yet: score the next rarest term in full too
-        ids, _ = self._accumulate(scored)
+                if sum(p[2] for p in rest) < theta - _EPSILON:
+                    return self._best(parts, self._prune(ids, partial, rest, theta), k)
+            # Not bounded yet: the next rarest term's passages join the candidates.
+            ids, partial = self._accumulate([rest.pop(0)], ids, partial)
         return self._best(parts, ids, k)
+
+    def _prune(self, ids: np.ndarray, partial: np.ndarray, rest: list, theta: float) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates that can still reach theta, adding the rest's terms one by one (largest bound first).
+
+        A passage outside ``ids`` holds only the rest's terms: it scores at most their bounds' sum,
+        below theta. One inside scores at most its partial sum plus the bounds of the terms not yet
+        added; each added term replaces its bound by the passage's actual contribution.
+        """
+        remaining = sum(p[2] for p in rest)
+        keep = partial + remaining >= theta - _EPSILON
+        ids, partial = ids[keep], partial[keep]
+        for part in sorted(rest, key=lambda p: -p[2]):
+            partial = partial + self._contributions(part[1], self._lookup(part, ids), ids)
+            remaining -= part[2]
+            keep = partial + remaining >= theta - _EPSILON
+            ids, partial = ids[keep], partial[keep]
+        return ids
 
     def _contributions(self, idf: float, freqs: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """idf * f(k1+1) / (f + k1(1 - b + b|D|/avgdl)), written as fts5_aux.c writes it (same rounding)."""
@@ -231,26 +251,35 @@ class Lexicon:
         length = self._lengths[ids].astype(np.float64)
         return idf * ((f * (K1 + 1.0)) / (f + K1 * (1 - B + B * length / self.avgdl)))
 
-    def _accumulate(self, parts: list) -> tuple[np.ndarray, np.ndarray]:
-        """Passages holding any of these phrases, with the sum of those phrases' contributions."""
-        ids = [np.asarray(self._ids[s:e], dtype=np.int64) for _, _, _, s, e in parts]
-        contrib = [self._contributions(p[1], self._freqs[p[3] : p[4]], i) for p, i in zip(parts, ids, strict=True)]
-        every = np.concatenate(ids)
-        unique, inverse = np.unique(every, return_inverse=True)
-        return unique, np.bincount(inverse, weights=np.concatenate(contrib), minlength=len(unique))
+    def _lookup(self, part: tuple, ids: np.ndarray) -> np.ndarray:
+        """The phrase's frequency in each of these (sorted) passages, 0 where it is absent."""
+        _, _, _, start, end = part
+        postings = self._ids[start:end]
+        at = np.searchsorted(postings, ids)
+        inside = at < len(postings)
+        present = np.zeros(len(ids), dtype=bool)
+        present[inside] = postings[at[inside]] == ids[inside]
+        freqs = np.zeros(len(ids), dtype=np.int64)
+        freqs[present] = self._freqs[start:end][at[present]]
+        return freqs
+
+    def _accumulate(
+        self, parts: list, ids: np.ndarray | None = None, partial: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Passages holding any of these phrases (or already in ``ids``), with their partial sums."""
+        found = [np.asarray(self._ids[p[3] : p[4]], dtype=np.int64) for p in parts]
+        sums = [self._contributions(p[1], self._freqs[p[3] : p[4]], i) for p, i in zip(parts, found, strict=True)]
+        if ids is not None and partial is not None:
+            found.append(ids)
+            sums.append(partial)
+        unique, inverse = np.unique(np.concatenate(found), return_inverse=True)
+        return unique, np.bincount(inverse, weights=np.concatenate(sums), minlength=len(unique))
 
     def _exact(self, parts: list, ids: np.ndarray) -> np.ndarray:
         """Full scores of these passages, phrase by phrase in question order (FTS5's own sum)."""
         score = np.zeros(len(ids), dtype=np.float64)
-        for _, idf, _, start, end in sorted(parts):
-            postings = self._ids[start:end]
-            at = np.searchsorted(postings, ids)
-            inside = at < len(postings)
-            present = np.zeros(len(ids), dtype=bool)
-            present[inside] = postings[at[inside]] == ids[inside]
-            freqs = np.zeros(len(ids), dtype=np.int64)
-            freqs[present] = self._freqs[start:end][at[present]]
-            score += self._contributions(idf, freqs, ids)  # 0 where absent: adding 0.0 changes nothing
+        for part in sorted(parts):
+            score += self._contributions(part[1], self._lookup(part, ids), ids)  # 0.0 where absent: no change
         return score
 
     def _theta(self, parts: list, ids: np.ndarray, partial: np.ndarray, k: int) -> float:
