@@ -139,7 +139,7 @@ def build(tmp: Path, passages: int, key_vectors: np.ndarray, embedder) -> tuple[
     """Write the corpus, sync the index with pooled vectors, export the question encoder; (docs, index, facts)."""
     import newsgen
 
-    from index.query_encoder import ENCODER_DIR
+    from index.query_encoder import ENCODER_DIR, export_query_encoder
     from index.store import BuildConfig, IndexStore
 
     docs, index = tmp / "documents", tmp / "index"
@@ -150,7 +150,7 @@ def build(tmp: Path, passages: int, key_vectors: np.ndarray, embedder) -> tuple[
     pooled = newsgen.PooledEmbedder(corpus, key_vectors, embedder.model_id)
     report = IndexStore(index).sync(docs, pooled, BuildConfig(model=embedder.model_id))
     synced = time.perf_counter() - t0
-    embedder.export_query_encoder(index / ENCODER_DIR)
+    export_query_encoder(embedder, index / ENCODER_DIR)
     size = sum(p.stat().st_size for p in index.rglob("*") if p.is_file())
     facts = {
         "articles": corpus.articles,

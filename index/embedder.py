@@ -168,12 +168,6 @@ class SentenceTransformerEmbedder:
         """The model's folder (or hub name) as sentence-transformers loads it."""
         return self._path
 
-    def export_query_encoder(self, directory: Path) -> bool:
-        """Export this model for ONNX Runtime into ``directory``, checked against this embedder (query_encoder.py)."""
-        from .query_encoder import export_query_encoder
-
-        return export_query_encoder(self, directory)
-
     @property
     def loaded(self) -> bool:
         """True once the model is in memory."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from .errors import IndexBusy, IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
 from .models import Answer, DocumentInfo, IndexStats, SyncReport
-from .query_encoder import ENCODER_DIR, ExportedQueries, QueryEncoder, is_current
+from .query_encoder import ENCODER_DIR, ExportedQueries, QueryEncoder, export_query_encoder, is_current
 from .search import SearchConfig, Searcher
 from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot
 
@@ -119,14 +119,14 @@ class Engine:
 
     def _export_query_encoder(self) -> None:
         """Export the model for encoding questions without torch, unless a good export is there (query_encoder.py)."""
-        export = getattr(self.embedder, "export_query_encoder", None)
         directory = self.store.directory / ENCODER_DIR
-        if export is None or is_current(directory, self.embedder.model_id):
-            return
+        embedder = self.embedder
+        if not isinstance(embedder, SentenceTransformerEmbedder) or is_current(directory, embedder.model_id):
+            return  # another embedder (a test's fake) has nothing to export
         try:
             with self.store.writer_lock(wait=False):
-                if not is_current(directory, self.embedder.model_id):
-                    export(directory)
+                if not is_current(directory, embedder.model_id):
+                    export_query_encoder(embedder, directory)
         except IndexBusy:
             return  # another process is writing: the next reindex exports
         self._questions = None
@@ -135,7 +135,7 @@ class Engine:
         """The export when it is there and sound, else the model itself (opened once)."""
         if self._questions is None:
             encoder = None
-            if hasattr(self.embedder, "export_query_encoder"):
+            if isinstance(self.embedder, SentenceTransformerEmbedder):
                 encoder = QueryEncoder.open(self.store.directory / ENCODER_DIR, self.embedder.model_id)
             self._questions = ExportedQueries(self.embedder, encoder) if encoder else self.embedder
         return self._questions
