@@ -79,6 +79,8 @@ class QueryEncoder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # One question at a time: no arena kept for batches that never come (tens of MB of resident memory).
+        options.enable_cpu_mem_arena = False
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(directory / MODEL_FILE), options, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
@@ -174,10 +176,14 @@ def _read_meta(directory: Path, model_id: str) -> dict | None:
 # The last export this process made and checked, by model: another index folder links its files
 # instead of exporting again (the test suite builds many small indexes with one model).
 _made: dict[str, Path] = {}
+# Models whose export failed in this process: not tried again at every reindex (the warning said why).
+_failed: set[str] = set()
 
 
 def export_query_encoder(embedder: SentenceTransformerEmbedder, directory: Path) -> bool:
     """Export the embedder's model to ``directory`` and check it; False (logged) when it cannot be used."""
+    if embedder.model_id in _failed:
+        return False
     reuse = _made.get(embedder.model_id)
     staging = directory.parent / f".staging-encoder-{os.getpid()}-{int(time.time() * 1000)}"
     try:
@@ -188,11 +194,13 @@ def export_query_encoder(embedder: SentenceTransformerEmbedder, directory: Path)
         else:
             meta = _export(embedder, staging)
             if meta is None:
+                _failed.add(embedder.model_id)
                 return False
         _replace(staging, directory)
         _made[embedder.model_id] = directory
     except Exception as err:  # the reference path answers: an export is an optimisation, never a failure
         log.warning("could not export the question encoder to %s: %s", directory, err)
+        _failed.add(embedder.model_id)
         return False
     finally:
         shutil.rmtree(staging, ignore_errors=True)

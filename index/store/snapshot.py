@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
@@ -44,6 +45,7 @@ class Snapshot:
         self._lock = threading.Lock()
         # Passages read lately, least recently used first: a question's candidates overlap the last ones'.
         self._recent: OrderedDict[int, StoredPassage] = OrderedDict()
+        self._workers: ThreadPoolExecutor | None = None  # dense searches beside lexical ones (large corpora)
         self.documents, self.passage_counts = record.read_documents(conn)
         self._lexicon: lexicon.Lexicon | None = None
         self._tokenizer: lexicon.FtsTokenizer | None = None
@@ -97,6 +99,26 @@ class Snapshot:
         with self._lock:
             return record.lexical_search(self._conn, match, k)
 
+    def hybrid_search(
+        self, query: np.ndarray, k_dense: int, match: str, k_lexical: int
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """Dense and lexical search of one question: at once, on two cores, when the corpus is large.
+
+        Over a million passages each takes milliseconds and neither needs the other's result. FAISS
+        searches in a worker (it holds the GIL only to start and to return), the lexicon in this
+        thread (numpy between short stretches of Python); the other way round, this thread would wait
+        for the GIL behind the lexicon's Python. Over a small corpus a hand-off costs more than it saves.
+        """
+        if self._lexicon is None or not match or k_lexical <= 0:
+            return self.dense_search(query, k_dense), self.lexical_search(match, k_lexical)
+        with self._lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense")
+            workers = self._workers
+        dense = workers.submit(self.dense_search, query, k_dense)
+        lexical = self.lexical_search(match, k_lexical)
+        return dense.result(), lexical
+
     def fetch(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
         """Read passages (text, spans, vectors) by id; the recently read ones come from memory."""
         ids = list(dict.fromkeys(passage_ids))
@@ -131,5 +153,7 @@ class Snapshot:
         """Release the SQLite connection."""
         with self._lock:
             self._conn.close()
+        if self._workers is not None:
+            self._workers.shutdown(wait=False)
         if self._tokenizer is not None:
             self._tokenizer.close()

@@ -80,8 +80,12 @@ def build_faiss_index(vectors: np.ndarray, ids: np.ndarray, spec: FaissSpec, dim
     return index
 
 
-def read_faiss(path: Path, manifest: dict) -> faiss.Index:
-    """Load the FAISS file after checking it is the one the manifest describes."""
+def read_faiss(path: Path, manifest: dict, *, for_update: bool = False) -> faiss.Index:
+    """Load the FAISS file after checking it is the one the manifest describes.
+
+    Only an index about to be updated by id keeps its id -> list map: for searching, it is 50 MB
+    of hash table per million passages that no search reads.
+    """
     expected = manifest["faiss"]
     try:
         size = path.stat().st_size
@@ -95,6 +99,8 @@ def read_faiss(path: Path, manifest: dict) -> faiss.Index:
         raise IndexCorrupt(f"The vector file {path} cannot be read ({str(err).splitlines()[0]}).") from None
     if isinstance(index, faiss.IndexIVF):
         index.nprobe = int(expected.get("nprobe", index.nprobe))
+        if not for_update:
+            index.set_direct_map_type(faiss.DirectMap.NoMap)
     return index
 
 
@@ -140,7 +146,7 @@ def next_faiss_index(
         old = manifest["faiss"]
         same_kind = old.get("kind") == spec["kind"] and old.get("codec") == spec.get("codec")
         if same_kind and (spec["kind"] == "flat" or _close_enough(old, spec)):
-            index = read_faiss(directory / FAISS_NAME, manifest)
+            index = read_faiss(directory / FAISS_NAME, manifest, for_update=True)
             if removed_ids:
                 index.remove_ids(np.array(removed_ids, dtype=np.int64))
             if added:
