@@ -157,3 +157,16 @@ def test_the_tokenizer_is_fts5s_own(tmp_path):
         ("a", "b"),
         (),
     ]
+
+
+def test_hybrid_search_over_a_large_corpus_returns_both_searches_results(built, monkeypatch):
+    """Past MIN_PASSAGES dense and lexical searches run at once; each returns what it returns alone."""
+    store, _, embedder = built
+    monkeypatch.setattr(lexicon, "MIN_PASSAGES", 10)
+    snap = store.open()
+    for question in QUESTIONS:
+        query = embedder.embed_queries([question])[0]
+        match = lexical_query(question)
+        alone = (snap.dense_search(query, 30), snap.lexical_search(match, 30))
+        assert snap.hybrid_search(query, 30, match, 30) == alone
+    snap.close()
