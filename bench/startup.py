@@ -193,6 +193,11 @@ def terminal(report: c.Report, asks: int) -> None:
         )
 
 
+def _line(run: dict[str, float]) -> str:
+    """One start's figures: seconds, and the peak RSS in MiB."""
+    return ", ".join(f"{k} {v:.0f} MiB" if k == "peak_mib" else f"{k} {v:.2f} s" for k, v in run.items())
+
+
 async def floor_start() -> float:
     """Seconds for a bare process to import the engine, load the model and encode one question."""
     t0 = time.monotonic()
@@ -219,15 +224,13 @@ async def main_async(cold_runs: int, warm_runs: int, report: c.Report) -> None:
         try:
             for i in range(cold_runs):
                 cold.append(await one_start(docs, tmp / f"index-{i}", log))
-                print(f"  cold start {i}: " + ", ".join(f"{k} {v:.2f} s" for k, v in cold[-1].items()), flush=True)
+                print(f"  cold start {i}: " + _line(cold[-1]), flush=True)
             index = tmp / "index-0"
             for i in range(warm_runs):
                 floor.append(await floor_start())
                 warm.append(await one_start(docs, index, log))
                 print(
-                    f"  warm start {i}: "
-                    + ", ".join(f"{k} {v:.2f} s" for k, v in warm[-1].items())
-                    + f"; floor {floor[-1]:.2f} s",
+                    f"  warm start {i}: " + _line(warm[-1]) + f"; floor {floor[-1]:.2f} s",
                     flush=True,
                 )
         except BaseException:
