@@ -25,17 +25,33 @@ from .errors import (
     IndexStoreError,
     IndexWriteError,
     InvalidQuestion,
+    RerankerError,
     TalksbotError,
 )
-from .models import Answer, Document, DocumentInfo, Hit, IndexStats, Passage, SkippedFile, SyncReport
+from .models import (
+    CONFIDENCE_HIGH,
+    CONFIDENCE_LOW,
+    Answer,
+    Confidence,
+    Document,
+    DocumentInfo,
+    Hit,
+    IndexStats,
+    Passage,
+    SkippedFile,
+    SyncReport,
+)
 from .questions import MAX_QUESTION_CHARS, clean_question
 from .search import SearchConfig
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "CONFIDENCE_HIGH",
+    "CONFIDENCE_LOW",
     "DEFAULT_MODEL",
     "MAX_QUESTION_CHARS",
     "Answer",
+    "Confidence",
     "Document",
     "DocumentError",
     "DocumentInfo",
@@ -53,6 +69,7 @@ __all__ = [
     "InvalidQuestion",
     "Passage",
     "ProgressFactory",
+    "RerankerError",
     "SearchConfig",
     "SentenceTransformerEmbedder",
     "SkippedFile",
