@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from index import DEFAULT_MODEL, TalksbotError
+from index import DEFAULT_MIN_SCORE, DEFAULT_MODEL, TalksbotError
 
 # Answer scores stay below about 1.3 (cosines plus small bonuses): a higher threshold would refuse everything.
 MAX_MIN_SCORE = 1.5
@@ -65,6 +65,21 @@ DOCUMENTED = {
         "Relevance below which an answer is 'nothing relevant'; empty for 0.50, calibrated for the bundled "
         "model (`talksbot eval --calibrate` suggests one for another).",
     ),
+    "CONFIDENT_SCORE": (
+        "",
+        "Relevance from which an answer is shown as confident (between MIN_SCORE and it: a likely answer); "
+        "empty for 0.85, calibrated for the bundled model.",
+    ),
+    "RERANK_MODEL": (
+        "",
+        "Optional second stage: a sentence-transformers CrossEncoder (or bi-encoder) name or folder, available "
+        "offline, re-scoring the best passages; empty for none. Calibrate the cut-offs again with it.",
+    ),
+    "RERANK_WEIGHT": (
+        "",
+        "How much of the first stage's similarity the second stage replaces, 0 to 1; empty for 1 (a "
+        "cross-encoder) or 0.5 (a bi-encoder: an even ensemble with the bundled model).",
+    ),
     "ADMIN_ROLE_IDS": ("", "Comma-separated role ids allowed to /reindex and /add-article besides Manage Server."),
     "WATCH_DOCUMENTS": ("0", "1 to reindex by itself when files in DOCUMENTS_DIR change (same as run --watch)."),
     "ASK_COOLDOWN_SECONDS": ("10", "Per-user cooldown window for /ask."),
@@ -86,6 +101,9 @@ class Settings:
     index_dir: Path = Path(".talksbot/index")
     embedding_model: str = DEFAULT_MODEL
     min_score: float | None = None
+    confident_score: float | None = None
+    rerank_model: str = ""
+    rerank_weight: float | None = None
     admin_role_ids: frozenset[int] = frozenset()
     watch_documents: bool = False
     ask_cooldown_seconds: float = 10.0
@@ -112,7 +130,10 @@ class Settings:
             documents_dir=Path(get("DOCUMENTS_DIR") or DOCUMENTED["DOCUMENTS_DIR"][0]),
             index_dir=Path(get("INDEX_DIR") or DOCUMENTED["INDEX_DIR"][0]),
             embedding_model=get("EMBEDDING_MODEL") or DEFAULT_MODEL,
-            min_score=_min_score(get("MIN_SCORE")),
+            min_score=(min_score := _score_setting(get("MIN_SCORE"), "MIN_SCORE")),
+            confident_score=_confident_score(get("CONFIDENT_SCORE"), min_score),
+            rerank_model=get("RERANK_MODEL"),
+            rerank_weight=_weight(get("RERANK_WEIGHT"), "RERANK_WEIGHT"),
             admin_role_ids=frozenset(_int_list(get("ADMIN_ROLE_IDS"), "ADMIN_ROLE_IDS")),
             watch_documents=_bool(get("WATCH_DOCUMENTS"), "WATCH_DOCUMENTS"),
             ask_cooldown_seconds=_positive_float(get("ASK_COOLDOWN_SECONDS"), "ASK_COOLDOWN_SECONDS"),
@@ -172,7 +193,7 @@ def _positive_float(raw: str, name: str) -> float:
     return value
 
 
-def _min_score(raw: str) -> float | None:
+def _score_setting(raw: str, name: str) -> float | None:
     if not raw:
         return None
     try:
@@ -180,9 +201,27 @@ def _min_score(raw: str) -> float | None:
     except ValueError:
         value = math.nan
     if not 0.0 <= value <= MAX_MIN_SCORE:
-        raise SettingsError(
-            f"MIN_SCORE must be a number from 0 to {MAX_MIN_SCORE} (empty for the default), got {raw!r}."
-        )
+        raise SettingsError(f"{name} must be a number from 0 to {MAX_MIN_SCORE} (empty for the default), got {raw!r}.")
+    return value
+
+
+def _confident_score(raw: str, min_score: float | None) -> float | None:
+    value = _score_setting(raw, "CONFIDENT_SCORE")
+    floor = DEFAULT_MIN_SCORE if min_score is None else min_score
+    if value is not None and value < floor:
+        raise SettingsError(f"CONFIDENT_SCORE ({value}) must not be below MIN_SCORE ({floor}).")
+    return value
+
+
+def _weight(raw: str, name: str) -> float | None:
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name} must be a number from 0 to 1 (empty for the default), got {raw!r}.")
     return value
 
 

@@ -7,7 +7,8 @@ is re-exported here, and only here (tests/test_architecture.py holds bot/ to ``f
   ``Embedder`` (the bundled model by default: ``SentenceTransformerEmbedder``);
 - the frozen dataclasses that cross the boundary (``models``) and the errors (``errors``);
 - checking a question before anything loads (``clean_question``), reading an article's bytes
-  (``parse_article``), and the evaluation harness behind `talksbot eval` (``evaluation``).
+  (``parse_article``), a second-stage model by name (``load_reranker``), and the evaluation
+  harness behind `talksbot eval` (``evaluation``).
 
 Everything else (documents, passages, embedder, store, search) is the engine's own business.
 """
@@ -42,12 +43,15 @@ from .models import (
     SyncReport,
 )
 from .questions import MAX_QUESTION_CHARS, clean_question
-from .search import SearchConfig
+from .reranker import Reranker, load_reranker
+from .search import DEFAULT_CONFIDENT_SCORE, DEFAULT_MIN_SCORE, SearchConfig
 
 __all__ = [
     "ARTICLE_SUFFIXES",
     "CONFIDENCE_HIGH",
     "CONFIDENCE_LOW",
+    "DEFAULT_CONFIDENT_SCORE",
+    "DEFAULT_MIN_SCORE",
     "DEFAULT_MODEL",
     "MAX_QUESTION_CHARS",
     "Answer",
@@ -69,6 +73,7 @@ __all__ = [
     "InvalidQuestion",
     "Passage",
     "ProgressFactory",
+    "Reranker",
     "RerankerError",
     "SearchConfig",
     "SentenceTransformerEmbedder",
@@ -76,5 +81,6 @@ __all__ = [
     "SyncReport",
     "TalksbotError",
     "clean_question",
+    "load_reranker",
     "parse_article",
 ]

@@ -40,6 +40,11 @@ class Reranker(Protocol):
         """The configured model name or folder, as recorded in /about and `talksbot eval`."""
         ...
 
+    @property
+    def default_weight(self) -> float:
+        """The share of the first stage's similarity its score replaces unless RERANK_WEIGHT says otherwise."""
+        ...
+
     def load(self) -> object:
         """Load the model now (it loads on first use otherwise)."""
         ...
@@ -53,6 +58,7 @@ class _Lazy:
     """A sentence-transformers model loaded once, offline, on first use (thread-safe)."""
 
     kind = "model"
+    default_weight = 1.0
 
     def __init__(self, model: str, *, threads: int | None = None, batch_size: int = 16) -> None:
         _configure_offline()
@@ -122,6 +128,8 @@ class BiEncoderReranker(_Lazy):
     """A sentence-transformers bi-encoder (another embedding model) scoring by its own cosine."""
 
     kind = "bi-encoder"
+    # Another embedding model's cosine is on the first stage's scale and knows what it misses: an ensemble.
+    default_weight = 0.5
 
     def _build(self) -> Any:
         from sentence_transformers import SentenceTransformer

@@ -82,9 +82,10 @@ class SearchConfig:
     original_first: bool = True
     duplicate_tie_margin: float = 0.06
     # A second stage (RERANK_MODEL) re-scores this many of the best candidates; its score replaces
-    # this share of the first stage's similarity (1: a pure second stage, 0.5: an even ensemble).
+    # this share of the first stage's similarity (1: a pure second stage, 0.5: an even ensemble;
+    # None: the re-ranker's own default).
     rerank_candidates: int = 20
-    rerank_weight: float = 1.0
+    rerank_weight: float | None = None
     # Weights of the passage's cosine and its best sentence's cosine (chosen by cross-validation).
     passage_weight: float = 0.40
     sentence_weight: float = 0.60
@@ -298,11 +299,12 @@ class Searcher:
         """Re-score the best candidates with the second-stage model; what the wording says is kept."""
         cfg = self.config
         assert self.reranker is not None
+        weight = self.reranker.default_weight if cfg.rerank_weight is None else cfg.rerank_weight
         top = sorted(candidates, key=lambda c: c.score, reverse=True)[: cfg.rerank_candidates]
         scores = self.reranker.score(text, [c.passage.text for c in top])
         for cand, second in zip(top, scores, strict=True):
             similarity = cand.score - cand.bonus
-            cand.score = (1 - cfg.rerank_weight) * similarity + cfg.rerank_weight * float(second) + cand.bonus
+            cand.score = (1 - weight) * similarity + weight * float(second) + cand.bonus
 
     def _candidate(self, passage: StoredPassage, asked: _Asked) -> _Candidate:
         """A passage that retrieval did not return, scored for the question as a candidate would be."""
@@ -324,10 +326,17 @@ class Searcher:
         return 2 * (published.toordinal() - low) / (high - low) - 1
 
     def _prefer_newer(self, ranked: list[_Candidate]) -> _Candidate:
-        """Among candidates about as relevant as the best, the newest article wins."""
-        top = ranked[0].score
-        tied = [c for c in ranked if c.score >= top - self.config.tie_margin]
-        return max(tied, key=lambda c: (c.passage.document.published or dt.date.min, c.score))
+        """Among candidates about as relevant as the best, the newest article wins.
+
+        Only dated articles can be newer: an undated best candidate keeps its place (and the
+        original-first step may still quote a dated copy of it), an undated tied one never wins.
+        """
+        best = ranked[0]
+        if best.passage.document.published is None:
+            return best
+        top = best.score
+        tied = [c for c in ranked if c.score >= top - self.config.tie_margin and c.passage.document.published]
+        return max(tied, key=lambda c: (c.passage.document.published, c.score))
 
     # ----- grouping into hits, the original first
 
