@@ -17,9 +17,9 @@ import re
 
 import discord
 
-from index import Answer, DocumentInfo, Hit, IndexStats, SyncReport
+from index import CONFIDENCE_LOW, Answer, DocumentInfo, Hit, IndexStats, SyncReport
 
-from .render_text import attribution
+from .render_text import CONFIDENCE_LABELS, LIKELY_ANSWER_NOTE, attribution
 
 __all__ = [
     "ACCENT",
@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 ACCENT = discord.Colour.from_rgb(0, 91, 187)
+# A likely (low-confidence) answer: amber, and a note above the quote, so it never passes for a sure one.
+LIKELY = discord.Colour.from_rgb(230, 160, 0)
 QUOTE_BUDGET = 3_000  # of the description's 4,096, after escaping and the blockquote marks
 TITLE_LIMIT = 256
 AUTHOR_LIMIT = 256
@@ -158,14 +160,15 @@ def render_answer_embed(answer: Answer, *, documents: int | None = None) -> disc
     hit = answer.hit
     doc = hit.document
     quote, shortened = _quote_markdown(hit)
+    likely = hit.confidence == CONFIDENCE_LOW
     embed = discord.Embed(
         title=shorten(doc.title, TITLE_LIMIT),
         url=doc.url or None,
-        description=quote,
-        colour=ACCENT,
+        description=f"*{LIKELY_ANSWER_NOTE}*\n{quote}" if likely else quote,
+        colour=LIKELY if likely else ACCENT,
     )
     embed.set_author(name=shorten(attribution(doc), AUTHOR_LIMIT))
-    footer = [f"relevance {hit.score:.2f}"]
+    footer = [f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"]
     if shortened:
         footer.append("passage shortened to fit; the source has the full text")
     if hit.also_reported_by:
@@ -175,14 +178,13 @@ def render_answer_embed(answer: Answer, *, documents: int | None = None) -> disc
 
 
 def _nothing_relevant_embed(answer: Answer, documents: int | None) -> discord.Embed:
-    """Nothing relevant: say so plainly and offer the closest article titles."""
+    """Nothing relevant (the question is off the articles' subject): say so plainly, offer nothing unrelated."""
     scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
-    lines = [f"I found nothing relevant to that question in {scope}."]
-    if answer.closest:
-        lines.append("")
-        lines.append("Closest articles:")
-        lines += [f"• {escape(shorten(d.title, 200))} ({escape(attribution(d))})" for d in answer.closest]
-    return discord.Embed(title="Nothing relevant", description="\n".join(lines), colour=discord.Colour.light_grey())
+    return discord.Embed(
+        title="Nothing relevant",
+        description=f"I found nothing relevant to that question in {scope}.",
+        colour=discord.Colour.light_grey(),
+    )
 
 
 def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
@@ -197,7 +199,7 @@ def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
             colour=ACCENT,
         )
         embed.set_author(name=shorten(attribution(hit.document), AUTHOR_LIMIT))
-        embed.set_footer(text=f"relevance {hit.score:.2f}")
+        embed.set_footer(text=f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}")
         embeds.append(embed)
     return embeds
 
@@ -238,6 +240,8 @@ def render_about_embed(stats: IndexStats | None, *, loading: bool = False) -> di
     embed.add_field(name="Articles", value=str(stats.documents))
     embed.add_field(name="Passages", value=str(stats.passages))
     embed.add_field(name="Model", value=escape(shorten(stats.model, 200)))
+    if stats.reranker:  # it changes answers: say which
+        embed.add_field(name="Re-ranked by", value=escape(shorten(stats.reranker, 200)))
     embed.add_field(name="Index built", value=f"{_timestamp(stats.built_at)} ({stats.generation})", inline=False)
     return embed
 

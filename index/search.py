@@ -79,6 +79,7 @@ class SearchConfig:
     tie_margin: float = 0.005
     # Of copies of one story, quote the best-attributed article's passage saying the same sentence
     # (index/provenance.py) when it is this close in relevance, or names as many of the question's words.
+    # Between reports of one fact that are not copies, the newest within this margin is quoted.
     original_first: bool = True
     duplicate_tie_margin: float = 0.06
     # A second stage (RERANK_MODEL) re-scores this many of the best candidates; its score replaces
@@ -352,7 +353,7 @@ class Searcher:
             if owner is not None:
                 owner.members.append(cand)  # credited even below the threshold: it was retrieved for this question
             elif len(groups) <= wanted and cand.score >= cfg.alternative_min_score:
-                lead = self._original(asked, cand, ranked)
+                lead = self._lead(asked, cand, ranked)
                 if lead.passage.id in quoted:  # its original is quoted already: credit it there
                     quoted[lead.passage.id].members.append(cand)
                     continue
@@ -368,6 +369,28 @@ class Searcher:
             return True
         sentence = lead.passage.sentence_embeddings[lead.best_sentence]
         return float((other.passage.sentence_embeddings @ sentence).max()) >= cfg.fact_similarity
+
+    def _lead(self, asked: _Asked, anchor: _Candidate, ranked: list[_Candidate]) -> _Candidate:
+        """Which passage to quote for the anchor's fact: the original of a copy, else the newest report of it.
+
+        Copies of one story: the best-attributed article, between equals the earlier (``_original``).
+        Other articles saying the same thing about as relevantly are later reporting, not copies
+        ("no date was set for a third round" in June, "for a fourth round" in July): the newest wins.
+        """
+        original = self._original(asked, anchor, ranked)
+        if original is not anchor:
+            return original
+        doc = anchor.passage.document
+        newer = [
+            c
+            for c in ranked
+            if c.passage.document.published
+            and (doc.published is None or c.passage.document.published > doc.published)
+            and c.score >= anchor.score - self.config.duplicate_tie_margin
+            and self._same_fact(anchor, c)
+            and not self.provenance.same_story(doc.id, c.passage.document.id)
+        ]
+        return max(newer, key=lambda c: (c.passage.document.published, c.score), default=anchor)
 
     def _original(self, asked: _Asked, anchor: _Candidate, ranked: list[_Candidate]) -> _Candidate:
         """What to quote for the anchor's fact: the same sentence in the best-attributed copy of its story.
