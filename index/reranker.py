@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +31,8 @@ from .errors import RerankerError
 __all__ = ["BiEncoderReranker", "CrossEncoderReranker", "Reranker", "load_reranker"]
 
 log = logging.getLogger(__name__)
+
+_CACHED_PASSAGES = 20_000
 
 
 class Reranker(Protocol):
@@ -136,16 +139,28 @@ class BiEncoderReranker(_Lazy):
 
         return SentenceTransformer(self._name, device="cpu")
 
+    def __init__(self, model: str, *, threads: int | None = None, batch_size: int = 16) -> None:
+        super().__init__(model, threads=threads, batch_size=batch_size)
+        # The same passages come back question after question: their vectors are kept (about 3 KB each).
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
     def score(self, question: str, passages: Sequence[str]) -> np.ndarray:
         """Cosine between the model's vector of the question and of each passage."""
         if not passages:
             return np.zeros(0, dtype=np.float32)
+        with self._cache_lock:
+            missing = [p for p in dict.fromkeys(passages) if p not in self._vectors]
+        texts = [question, *missing]
         vectors = normalize(
-            self.load().encode(
-                [question, *passages], batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True
-            )
+            self.load().encode(texts, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
         )
-        return vectors[1:] @ vectors[0]
+        with self._cache_lock:
+            self._vectors.update(zip(missing, vectors[1:], strict=True))
+            found = np.stack([self._vectors[p] for p in passages])
+            while len(self._vectors) > _CACHED_PASSAGES:
+                self._vectors.popitem(last=False)
+        return found @ vectors[0]
 
 
 def load_reranker(model: str, *, threads: int | None = None) -> Reranker:

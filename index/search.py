@@ -331,13 +331,14 @@ class Searcher:
 
         Only dated articles can be newer: an undated best candidate keeps its place (and the
         original-first step may still quote a dated copy of it), an undated tied one never wins.
+        (Without ``original_first``, as before it: undated counts as oldest.)
         """
         best = ranked[0]
-        if best.passage.document.published is None:
+        if best.passage.document.published is None and self.config.original_first:
             return best
         top = best.score
-        tied = [c for c in ranked if c.score >= top - self.config.tie_margin and c.passage.document.published]
-        return max(tied, key=lambda c: (c.passage.document.published, c.score))
+        tied = [c for c in ranked if c.score >= top - self.config.tie_margin]
+        return max(tied, key=lambda c: (c.passage.document.published or dt.date.min, c.score))
 
     # ----- grouping into hits, the original first
 
@@ -377,20 +378,17 @@ class Searcher:
         Other articles saying the same thing about as relevantly are later reporting, not copies
         ("no date was set for a third round" in June, "for a fourth round" in July): the newest wins.
         """
-        original = self._original(asked, anchor, ranked)
-        if original is not anchor:
-            return original
+        cfg = self.config
+        original = self._original(asked, anchor, ranked) if cfg.original_first else anchor
         doc = anchor.passage.document
-        newer = [
+        close = [
             c
             for c in ranked
-            if c.passage.document.published
-            and (doc.published is None or c.passage.document.published > doc.published)
-            and c.score >= anchor.score - self.config.duplicate_tie_margin
+            if c.score >= anchor.score - cfg.duplicate_tie_margin
             and self._same_fact(anchor, c)
-            and not self.provenance.same_story(doc.id, c.passage.document.id)
+            and not (cfg.original_first and self.provenance.same_story(doc.id, c.passage.document.id))
         ]
-        return max(newer, key=lambda c: (c.passage.document.published, c.score), default=anchor)
+        return max([original, *close], key=lambda c: (c.passage.document.published or dt.date.min, c.score))
 
     def _original(self, asked: _Asked, anchor: _Candidate, ranked: list[_Candidate]) -> _Candidate:
         """What to quote for the anchor's fact: the same sentence in the best-attributed copy of its story.
@@ -444,14 +442,26 @@ class Searcher:
         held = frozenset().union(*(s.words for s in self.provenance.sentences(cand.passage)))
         return len(asked.facts & held)
 
+    def _says_it_too(self, lead: _Candidate, other: _Candidate) -> bool:
+        """Credit another article only when it is a copy of the quoted one or says its answering sentence.
+
+        The looser test that folds passages together (``_same_fact``) also joins reports of other
+        rounds ("no date for a third round" / "for a fourth"): folded, but not credited.
+        """
+        doc, theirs = lead.passage.document.id, other.passage.document.id
+        if self.config.original_first and self.provenance.same_story(doc, theirs):
+            return True
+        return self.provenance.aligned(lead.passage, lead.best_sentence, other.passage) is not None
+
     def _hit(self, group: _Group) -> Hit:
         """Build a Hit for a group: its lead quoted, the sentence that answers highlighted, the rest credited."""
         p = group.lead.passage
         highlight = p.sentences[group.lead.best_sentence] if p.sentences else (0, len(p.text))
         also: dict[str, DocumentInfo] = {}
         for cand in (group.anchor, *group.members):
-            if cand.passage.document.id != p.document.id:
-                also.setdefault(cand.passage.document.id, cand.passage.document)
+            other = cand.passage.document
+            if other.id != p.document.id and other.id not in also and self._says_it_too(group.lead, cand):
+                also[other.id] = other
         return Hit(
             document=p.document,
             quote=p.text,

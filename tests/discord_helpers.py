@@ -58,8 +58,11 @@ def start_seed_bot(
 
 
 def plain_quote(description: str) -> str:
-    """The passage text back from an answer embed: blockquote marks, bold, escapes and ellipses removed."""
-    lines = [line[2:] if line.startswith("> ") else line for line in description.split("\n")]
+    """The passage text back from an answer embed: blockquote marks, bold, escapes and ellipses removed.
+
+    Only the blockquote is the passage: a note above it (a likely answer's) is left out.
+    """
+    lines = [line[2:] if line.startswith("> ") else "" for line in description.split("\n") if line.startswith(">")]
     text = "\n".join(lines).replace("**", "")
     text = text.replace("\u200b", "")
     text = re.sub(r"\\(.)", r"\1", text)

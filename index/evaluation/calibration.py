@@ -208,7 +208,9 @@ def _fit(rows: _Rows) -> tuple[float, float]:
     """(min_score, confident_score) for these questions."""
     cuts = _candidates(rows.score)
     refuse = rows.off_topic if rows.off_topic.any() else ~rows.answerable
-    answered = (rows.score[rows.answerable][None, :] >= cuts[:, None]).mean(axis=1)
+    # A fold of a tiny set may lack one kind of question: nothing of that kind to get wrong.
+    answerable = rows.score[rows.answerable]
+    answered = (answerable[None, :] >= cuts[:, None]).mean(axis=1) if len(answerable) else np.ones(len(cuts))
     refused = (rows.score[refuse][None, :] < cuts[:, None]).mean(axis=1) if refuse.any() else np.ones(len(cuts))
     key = np.minimum(answered, refused) + 1e-6 * (answered + refused)
     tied = np.flatnonzero(np.isclose(key, key.max(), rtol=0, atol=1e-9))

@@ -44,6 +44,7 @@ FEATURES_OFF: dict[str, bool | float] = {
     "recency": False,
     "meeting_matching": False,
     "subject_lookup": False,
+    "original_first": False,
     "tie_margin": 0.0,
 }
 
