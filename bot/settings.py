@@ -130,10 +130,10 @@ class Settings:
             documents_dir=Path(get("DOCUMENTS_DIR") or DOCUMENTED["DOCUMENTS_DIR"][0]),
             index_dir=Path(get("INDEX_DIR") or DOCUMENTED["INDEX_DIR"][0]),
             embedding_model=get("EMBEDDING_MODEL") or DEFAULT_MODEL,
-            min_score=(min_score := _score_setting(get("MIN_SCORE"), "MIN_SCORE")),
+            min_score=(min_score := _number_in(get("MIN_SCORE"), "MIN_SCORE", MAX_MIN_SCORE)),
             confident_score=_confident_score(get("CONFIDENT_SCORE"), min_score),
             rerank_model=get("RERANK_MODEL"),
-            rerank_weight=_weight(get("RERANK_WEIGHT"), "RERANK_WEIGHT"),
+            rerank_weight=_number_in(get("RERANK_WEIGHT"), "RERANK_WEIGHT", 1.0),
             admin_role_ids=frozenset(_int_list(get("ADMIN_ROLE_IDS"), "ADMIN_ROLE_IDS")),
             watch_documents=_bool(get("WATCH_DOCUMENTS"), "WATCH_DOCUMENTS"),
             ask_cooldown_seconds=_positive_float(get("ASK_COOLDOWN_SECONDS"), "ASK_COOLDOWN_SECONDS"),
@@ -193,35 +193,24 @@ def _positive_float(raw: str, name: str) -> float:
     return value
 
 
-def _score_setting(raw: str, name: str) -> float | None:
+def _number_in(raw: str, name: str, high: float) -> float | None:
+    """A number from 0 to ``high``, or None when empty (the default)."""
     if not raw:
         return None
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not 0.0 <= value <= MAX_MIN_SCORE:
-        raise SettingsError(f"{name} must be a number from 0 to {MAX_MIN_SCORE} (empty for the default), got {raw!r}.")
+    if not 0.0 <= value <= high:
+        raise SettingsError(f"{name} must be a number from 0 to {high:g} (empty for the default), got {raw!r}.")
     return value
 
 
 def _confident_score(raw: str, min_score: float | None) -> float | None:
-    value = _score_setting(raw, "CONFIDENT_SCORE")
+    value = _number_in(raw, "CONFIDENT_SCORE", MAX_MIN_SCORE)
     floor = DEFAULT_MIN_SCORE if min_score is None else min_score
     if value is not None and value < floor:
         raise SettingsError(f"CONFIDENT_SCORE ({value}) must not be below MIN_SCORE ({floor}).")
-    return value
-
-
-def _weight(raw: str, name: str) -> float | None:
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise SettingsError(f"{name} must be a number from 0 to 1 (empty for the default), got {raw!r}.")
     return value
 
 

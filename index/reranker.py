@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .embedder import _configure_offline, _first_line, normalize
+from .embedder import _configure_offline, _first_line, load_on_cpu, normalize
 from .errors import RerankerError
 
 __all__ = ["BiEncoderReranker", "CrossEncoderReranker", "Reranker", "load_reranker"]
@@ -86,14 +86,7 @@ class _Lazy:
 
     def _load_guarded(self) -> Any:
         try:
-            import torch
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
-            if self._threads:
-                torch.set_num_threads(self._threads)
-            model = self._build()
+            model = load_on_cpu(self._build, self._threads)
         except Exception as err:
             raise RerankerError(
                 f"Cannot load the re-ranking model {self._name!r}: {_first_line(err)}. RERANK_MODEL must name a "
