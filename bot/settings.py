@@ -78,7 +78,7 @@ DOCUMENTED = {
     "RERANK_WEIGHT": (
         "",
         "How much of the first stage's similarity the second stage replaces, 0 to 1; empty for 1 (a "
-        "cross-encoder) or 0.5 (a bi-encoder: an even ensemble with the bundled model).",
+        "cross-encoder) or 0.25 (a bi-encoder: an ensemble with the bundled model).",
     ),
     "ADMIN_ROLE_IDS": ("", "Comma-separated role ids allowed to /reindex and /add-article besides Manage Server."),
     "WATCH_DOCUMENTS": ("0", "1 to reindex by itself when files in DOCUMENTS_DIR change (same as run --watch)."),

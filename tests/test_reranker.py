@@ -102,9 +102,9 @@ def test_a_cross_encoder_folder_loads_as_one_and_scores_each_passage(tiny_cross_
 
 
 def test_a_sentence_transformers_folder_loads_as_a_bi_encoder_scoring_by_cosine(tiny_bi_encoder):
-    """A folder with modules.json and pooling is another embedding model: its cosine, an ensemble by default."""
+    """A folder with modules.json and pooling is another embedding model: its cosine, a quarter-weight ensemble."""
     reranker = load_reranker(str(tiny_bi_encoder))
-    assert isinstance(reranker, BiEncoderReranker) and reranker.default_weight == 0.5
+    assert isinstance(reranker, BiEncoderReranker) and reranker.default_weight == 0.25
     scores = reranker.score("what did russia demand", ["Russia demanded a withdrawal.", "Peskov declined."])
     assert scores.shape == (2,) and (np.abs(scores) <= 1.0 + 1e-5).all()
 
