@@ -1,12 +1,13 @@
-"""A local fake of Discord's REST API and gateway, strict enough to catch real bot bugs.
+"""A local fake of Discord's REST API, strict enough to catch real bot bugs, and its driver.
 
 :class:`FakeDiscord` serves, on 127.0.0.1, the REST routes discord.py uses (login,
 application info, command sync, interaction callbacks, webhook followups, channel
-messages), a JSON gateway at ``/gateway`` (HELLO, IDENTIFY/READY, GUILD_CREATE,
-heartbeats, RESUME) and hosted attachment files. Every request body is validated
-against Discord's OpenAPI description and documented limits; problems are recorded
-in :attr:`FakeDiscord.violations` and answered with Discord's 400 error shape, never
-raised inside the server.
+messages), hosted attachment files, and the gateway (``gateway.py``: sessions, shards,
+heartbeats, RESUME). Every request body is validated against Discord's OpenAPI
+description and documented limits; problems are recorded in :attr:`FakeDiscord.violations`
+and answered with Discord's 400 error shape, never raised inside the server. The driver
+methods (:meth:`FakeDiscord.slash`, :meth:`FakeDiscord.click`, ...) play the users: they
+build interactions from the synced commands and deliver them on the right shard.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import itertools
 import json
 import logging
 import re
@@ -22,12 +22,14 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from . import models
+from .gateway import Gateway, GatewayConnection, Session
+from .guilds import FakeGuild, application_payload, guild_create_payload, neighbour_guild_id, ready_payload
 from .models import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_MEMBER_PERMISSIONS,
@@ -105,32 +107,6 @@ class _Ctx:
     problems: list[str]
 
 
-@dataclass
-class _Session:
-    """One gateway session (survives socket drops; RESUME replays ``events``)."""
-
-    session_id: str
-    seq: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)
-    intents: int | None = None
-
-
-@dataclass
-class GatewayConnection:
-    """One websocket connection to the fake gateway."""
-
-    ws: web.WebSocketResponse
-    path: str
-    query: dict[str, str]
-    opened_at: float
-    session: _Session | None = None
-    how: str | None = None  # "identify" or "resume"
-    ready: bool = False  # READY+GUILD_CREATE (or RESUMED) sent: interactions may follow
-    closed_at: float | None = None
-    close_code: int | None = None
-    frames_in: list[dict[str, Any]] = field(default_factory=list)
-
-
 def _error(status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> Reply:
     """Discord's JSON error shape."""
     body: dict[str, Any] = {"message": message, "code": code}
@@ -154,7 +130,7 @@ def _errors_tree(problems: Iterable[str]) -> dict[str, Any]:
 
 
 class FakeDiscord:
-    """An in-process fake Discord (REST + gateway) for one bot in one guild."""
+    """An in-process fake Discord (REST + gateway) for one bot in one or more guilds."""
 
     def __init__(
         self,
@@ -169,8 +145,21 @@ class FakeDiscord:
         application_id: int | None = None,
         guild_id: int | None = None,
         channel_id: int | None = None,
+        guilds: int = 1,
+        guilds_per_shard: int = 1000,
+        max_guilds_per_shard: int = 2500,
+        max_concurrency: int = 1,
+        identify_window: float = 5.0,
     ) -> None:
-        """Build the fake's world (bot, app, guild, channels, roles, a default member); call :meth:`start`."""
+        """Build the fake's world (bot, app, guilds, channels, roles, a default member); call :meth:`start`.
+
+        ``guilds`` is how many servers the bot is in (the first is :attr:`guild_id`, the one the
+        driver uses unless told otherwise). Sharding follows Discord with these knobs:
+        GET /gateway/bot recommends one shard per ``guilds_per_shard`` guilds (Discord: 1,000),
+        a session holding more than ``max_guilds_per_shard`` guilds is closed with 4011
+        (Discord: 2,500), and one IDENTIFY per ``identify_window`` seconds (Discord: 5) is
+        allowed per bucket ``shard_id % max_concurrency``.
+        """
         self.token = token
         self.heartbeat_interval = heartbeat_interval
         self.ack_deadline = ack_deadline
@@ -212,16 +201,19 @@ class FakeDiscord:
         self.members: dict[int, dict[str, Any]] = {}
         self.members[self.owner_id] = models.member_payload(self.owner, roles=[])
         self.members[self.bot_user_id] = models.member_payload(self.bot_user, roles=[str(self.bot_role_id)])
+        # The first guild's roles and members are the attributes above (the same objects).
+        self.guilds: dict[int, FakeGuild] = {
+            self.guild_id: FakeGuild(self.guild_id, guild_name, self.channel_id, self.roles, self.members)
+        }
+        for k in range(1, guilds):
+            self._add_guild(neighbour_guild_id(self.guild_id, k), f"Talks Watch {k + 1}", bot_name)
         self.default_member = self.member(name="alice")
 
-        # --- recorded traffic
+        # --- recorded traffic (the gateway's own: self.gateway.connections, .identifies, .heartbeats)
         self.violations: list[Violation] = []
         self.response_violations: list[Violation] = []
         self.events: list[ErrorEvent] = []
         self.requests: list[RequestLog] = []
-        self.heartbeats: list[float] = []
-        self.connections: list[GatewayConnection] = []
-        self.presence_updates: list[dict[str, Any]] = []
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.sync_log: list[tuple[int | None, float, list[str]]] = []
@@ -232,13 +224,16 @@ class FakeDiscord:
         self._message_owner: dict[int, int] = {}  # message id -> interaction id
         self.channel_messages: dict[int, list[int]] = {}
         self._files: dict[int, tuple[str, bytes, str]] = {}
-        self.identify_count = 0
-        self.resume_count = 0
 
         # --- server state
-        self.session: _Session | None = None
-        self._conn: GatewayConnection | None = None
-        self._gw_lock: asyncio.Lock | None = None
+        self.gateway = Gateway(
+            self,
+            heartbeat_interval=heartbeat_interval,
+            max_concurrency=max_concurrency,
+            identify_window=identify_window,
+            guilds_per_shard=guilds_per_shard,
+            max_guilds_per_shard=max_guilds_per_shard,
+        )
         self._changed: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -291,13 +286,17 @@ class FakeDiscord:
         """READY's ``resume_gateway_url``: a distinct path so a test can see the client used it."""
         return f"ws://127.0.0.1:{self.port}/resume-gateway"
 
+    def launch_env(self) -> dict[str, str]:
+        """Environment variables for ``launch.py``: a discord.py program in another process uses this fake."""
+        return {"FAKEDISCORD_API_BASE": self.api_base, "FAKEDISCORD_GATEWAY": self.gateway_url}
+
     async def start(self) -> None:
         """Bind a random free port on 127.0.0.1 and serve."""
-        self._gw_lock = asyncio.Lock()
+        self.gateway.bind()
         self._changed = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_get("/gateway", self._gateway)
-        app.router.add_get("/resume-gateway", self._gateway)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/resume-gateway", self.gateway.handle)
         app.router.add_get("/cdn/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._api)
         app.router.add_route("*", "/{tail:.*}", self._outside_api)
@@ -312,10 +311,7 @@ class FakeDiscord:
 
     async def stop(self) -> None:
         """Close gateway sockets and the HTTP server."""
-        for conn in list(self.connections):
-            if not conn.ws.closed:
-                with contextlib.suppress(TimeoutError, ConnectionError):
-                    await asyncio.wait_for(conn.ws.close(code=1001, message=b"fake shutting down"), 2.0)
+        await self.gateway.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -341,12 +337,15 @@ class FakeDiscord:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
-    async def wait_ready(self, timeout: float = 10.0) -> None:
-        """Wait until a gateway session has been identified and is connected."""
+    async def wait_ready(self, timeout: float = 10.0, *, guild_id: int | None = None) -> None:
+        """Wait until a session that gets the guild's events (default: the first guild) is READY and connected."""
+        gid = self.guild_id if guild_id is None else guild_id
+        await self.wait_until(lambda: self.gateway.serving(gid), timeout, f"a READY gateway session for guild {gid}")
+
+    async def wait_all_served(self, timeout: float = 10.0) -> None:
+        """Wait until every guild's shard has a READY, connected session."""
         await self.wait_until(
-            lambda: self._conn is not None and self._conn.ready and self._conn.session is self.session,
-            timeout,
-            "gateway session READY",
+            lambda: all(self.gateway.serving(gid) for gid in self.guilds), timeout, "every guild served by a shard"
         )
 
     async def wait_for_sync(self, timeout: float = 10.0, count: int = 1) -> None:
@@ -356,7 +355,7 @@ class FakeDiscord:
     async def wait_resumed(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until ``count`` RESUMEs have completed."""
         await self.wait_until(
-            lambda: self.resume_count >= count and self._conn is not None,
+            lambda: self.resume_count >= count and self.gateway.serving(self.guild_id),
             timeout,
             f"{count} gateway RESUME(s)",
         )
@@ -404,102 +403,48 @@ class FakeDiscord:
         """The channel with this id, if it exists."""
         return next((c for c in self.channels if int(c["id"]) == int(channel_id)), None)
 
-    def guild_payload(self) -> dict[str, Any]:
-        """The full GUILD_CREATE payload for the fake guild."""
-        return {
-            "id": str(self.guild_id),
-            "name": self.guild_name,
-            "icon": None,
-            "icon_hash": None,
-            "splash": None,
-            "discovery_splash": None,
-            "owner_id": str(self.owner_id),
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "widget_enabled": False,
-            "widget_channel_id": None,
-            "verification_level": 1,
-            "default_message_notifications": 1,
-            "explicit_content_filter": 2,
-            "roles": copy.deepcopy(self.roles),
-            "emojis": [],
-            "features": [],
-            "mfa_level": 0,
-            "application_id": None,
-            "system_channel_id": str(self.channel_id),
-            "system_channel_flags": 0,
-            "rules_channel_id": None,
-            "max_presences": None,
-            "max_members": 500000,
-            "vanity_url_code": None,
-            "description": None,
-            "banner": None,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
-            "public_updates_channel_id": None,
-            "max_video_channel_users": 25,
-            "max_stage_video_channel_users": 50,
-            "nsfw_level": 0,
-            "stickers": [],
-            "premium_progress_bar_enabled": False,
-            "safety_alerts_channel_id": None,
-            "incidents_data": None,
-            "hub_type": None,
-            "latest_onboarding_question_id": None,
-            # GUILD_CREATE-only fields
-            "joined_at": iso_now(),
-            "large": False,
-            "unavailable": False,
-            "member_count": len(self.members),
-            "voice_states": [],
-            "members": copy.deepcopy(list(self.members.values())),
-            "channels": [{k: v for k, v in c.items() if k != "guild_id"} for c in self.channels],
-            "threads": [],
-            "presences": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-            "embedded_activities": [],
-            "activity_instances": [],
-            "application_command_counts": {},
-            "lazy": True,
+    def _add_guild(self, guild_id: int, name: str, bot_name: str) -> FakeGuild:
+        """Another server the bot is in: a text channel, @everyone and the bot's role, its owner and the bot."""
+        category_id, channel_id, bot_role_id = self.snowflake(), self.snowflake(), self.snowflake()
+        roles = [
+            models.role_payload(guild_id, "@everyone", permissions=DEFAULT_MEMBER_PERMISSIONS),
+            models.role_payload(
+                bot_role_id,
+                bot_name,
+                permissions=DEFAULT_BOT_PERMISSIONS,
+                position=1,
+                managed=True,
+                bot_id=self.bot_user_id,
+            ),
+        ]
+        self.channels += [
+            models.category_payload(category_id, guild_id, "Text Channels"),
+            models.text_channel_payload(channel_id, guild_id, "general", parent_id=category_id),
+        ]
+        members = {
+            self.owner_id: models.member_payload(self.owner, roles=[]),
+            self.bot_user_id: models.member_payload(self.bot_user, roles=[str(bot_role_id)]),
         }
+        guild = self.guilds[guild_id] = FakeGuild(guild_id, name, channel_id, roles, members)
+        return guild
+
+    @property
+    def guild_ids(self) -> list[int]:
+        """Every guild the bot is in, the first one first."""
+        return list(self.guilds)
+
+    def guild_payload(self, guild_id: int | None = None) -> dict[str, Any]:
+        """The full GUILD_CREATE payload of a guild (default: the first)."""
+        guild = self.guilds[self.guild_id if guild_id is None else guild_id]
+        return guild_create_payload(guild, self.channels, self.owner_id)
+
+    def ready_payload(self, session_id: str, guild_ids: list[int]) -> dict[str, Any]:
+        """READY's ``d`` for a new session that will receive ``guild_ids``."""
+        return ready_payload(self.bot_user, self.application_id, session_id, guild_ids, self.resume_gateway_url)
 
     def application_payload(self) -> dict[str, Any]:
         """The bot's application object (PrivateApplicationResponse)."""
-        owner = {k: v for k, v in self.owner.items()}
-        return {
-            "id": str(self.application_id),
-            "name": self.bot_user["username"],
-            "icon": None,
-            "description": "Answers questions about the Istanbul talks with attributed quotes.",
-            "summary": "",
-            "type": None,
-            "bot": copy.deepcopy(self.bot_user),
-            "bot_public": False,
-            "bot_require_code_grant": False,
-            "verify_key": secrets.token_hex(32),
-            "flags": 0,
-            "flags_new": "0",
-            "hook": True,
-            "is_monetized": False,
-            "is_verified": False,
-            "is_discoverable": False,
-            "storefront_available": False,
-            "redirect_uris": [],
-            "interactions_endpoint_url": None,  # None, else discord.py warns that it receives no interactions
-            "role_connections_verification_url": None,
-            "owner": owner,
-            "approximate_guild_count": 1,
-            "approximate_user_install_count": 0,
-            "approximate_user_authorization_count": 0,
-            "explicit_content_filter": 0,
-            "team": None,
-            "eligible_oauth2_scopes": ["applications.commands", "bot"],
-            "integration_types_config": {"0": {}},
-            "tags": [],
-        }
+        return application_payload(self.application_id, self.bot_user, self.owner, len(self.guilds))
 
     def host_attachment(
         self,
@@ -526,16 +471,17 @@ class FakeDiscord:
         return att
 
     # ===================================================== driver: interactions
-    def find_command(self, name: str, type_: int = 1) -> tuple[dict[str, Any], int | None]:
-        """The synced command definition (guild version first) and its guild id (None = global)."""
-        for c in self.guild_commands.get(self.guild_id, []):
+    def find_command(self, name: str, type_: int = 1, guild_id: int | None = None) -> tuple[dict[str, Any], int | None]:
+        """The synced command definition (that guild's version first) and its guild id (None = global)."""
+        gid = self.guild_id if guild_id is None else guild_id
+        for c in self.guild_commands.get(gid, []):
             if c["name"] == name and c.get("type", 1) == type_:
-                return c, self.guild_id
+                return c, gid
         for c in self.global_commands:
             if c["name"] == name and c.get("type", 1) == type_:
                 return c, None
         known = sorted(
-            {c["name"] for c in self.global_commands} | {c["name"] for c in self.guild_commands.get(self.guild_id, [])}
+            {c["name"] for c in self.global_commands} | {c["name"] for c in self.guild_commands.get(gid, [])}
         )
         raise ValueError(f"no synced command {name!r} (type {type_}); synced: {known}")
 
@@ -554,16 +500,17 @@ class FakeDiscord:
         member = copy.deepcopy(member or self.default_member)
         member.setdefault("permissions", DEFAULT_MEMBER_PERMISSIONS)
         channel = copy.deepcopy(self._channel(channel_id or self.channel_id))
-        if channel is None:
-            raise ValueError(f"unknown channel {channel_id}")
+        if channel is None or "guild_id" not in channel:
+            raise ValueError(f"unknown guild channel {channel_id}")
         channel["permissions"] = member["permissions"]
+        guild_id = channel["guild_id"]  # the interaction comes from the guild the channel is in
         return {
             "id": str(self.snowflake()),
             "application_id": str(self.application_id),
             "type": type_,
             "data": data,
-            "guild_id": str(self.guild_id),
-            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "guild_id": guild_id,
+            "guild": {"id": guild_id, "locale": "en-US", "features": []},
             "channel_id": channel["id"],
             "channel": channel,
             "member": member,
@@ -574,7 +521,7 @@ class FakeDiscord:
             "guild_locale": "en-US",
             "entitlements": [],
             "entitlement_sku_ids": [],
-            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "authorizing_integration_owners": {"0": guild_id},
             "context": 0,
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
@@ -725,9 +672,10 @@ class FakeDiscord:
         subcommand: str | None,
         attachments: Mapping[str, dict[str, Any]] | None,
         focused: str | None = None,
+        guild_id: int | None = None,
     ) -> dict[str, Any]:
         """The ``data`` object of an APPLICATION_COMMAND / AUTOCOMPLETE interaction."""
-        cmd, scope = self.find_command(name, 1)
+        cmd, scope = self.find_command(name, 1, guild_id)
         defs: list[dict[str, Any]] = cmd.get("options") or []
         wrappers: list[dict[str, Any]] = []
         for part in (subcommand or "").split():
@@ -762,14 +710,21 @@ class FakeDiscord:
         locale: str = "en-US",
         wait_connected: bool = True,
         dm: bool = False,
+        guild_id: int | None = None,
     ) -> InteractionRecord:
         """Dispatch a slash-command INTERACTION_CREATE (type 2) built from the synced definition.
 
         With ``wait_connected=False`` it is queued even while the socket is down and
         reaches the bot only through RESUME's replay (the 3-second clock still runs).
         With ``dm=True`` it comes from the user's DM with the bot (no guild, no member).
+        ``guild_id`` picks the server (default: the channel's, else the first guild); it is
+        delivered on that guild's shard.
         """
-        data = self._command_data(name, options, subcommand, attachments)
+        if guild_id is not None and channel_id is None and not dm:
+            channel_id = self.guilds[guild_id].channel_id
+        elif guild_id is None and channel_id is not None and not dm:
+            guild_id = int((self._channel(channel_id) or {}).get("guild_id") or self.guild_id)
+        data = self._command_data(name, options, subcommand, attachments, guild_id=guild_id)
         payload = self._interaction_base(2, data, member, channel_id, locale, dm=dm)
         label = f"/{name}" + (f" {subcommand}" if subcommand else "")
         return await self._dispatch_interaction(
@@ -907,10 +862,11 @@ class FakeDiscord:
         wait_connected: bool = True,
         parent: InteractionRecord | None = None,
     ) -> InteractionRecord:
-        """Record and send INTERACTION_CREATE; the 3-second clock starts now."""
+        """Record and send INTERACTION_CREATE on the guild's shard (DMs: shard 0); the 3-second clock starts now."""
+        guild_id = int(payload["guild_id"]) if "guild_id" in payload else None
         if wait_connected:
-            await self.wait_ready()
-        elif self.session is None:
+            await self.wait_until(lambda: self.gateway.serving(guild_id), 10.0, f"a shard serving guild {guild_id}")
+        elif not self.gateway.live_sessions(guild_id):
             raise RuntimeError("no gateway session to queue the interaction on")
         rec = InteractionRecord(self, payload, kind=kind, name=name, custom_id=custom_id)
         rec.component_message_id = message_id
@@ -918,7 +874,7 @@ class FakeDiscord:
         self.interactions[rec.id] = rec
         self._tokens[rec.token] = rec
         rec.created_at = time.monotonic()
-        await self.dispatch("INTERACTION_CREATE", payload)
+        await self.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=guild_id)
         rec.dispatched_at = time.monotonic()
         return rec
 
@@ -930,44 +886,58 @@ class FakeDiscord:
         return ids
 
     # ========================================================= driver: gateway
+    @property
+    def session(self) -> Session | None:
+        """The newest gateway session that gets the first guild's events."""
+        return self.gateway.session_for(self.guild_id)
+
+    @property
+    def connections(self) -> list[GatewayConnection]:
+        """Every gateway connection so far, oldest first."""
+        return self.gateway.connections
+
+    @property
+    def heartbeats(self) -> list[float]:
+        """Arrival times of every heartbeat on any connection (each connection also keeps its own)."""
+        return self.gateway.heartbeats
+
+    @property
+    def presence_updates(self) -> list[dict[str, Any]]:
+        """Op 3 payloads received."""
+        return self.gateway.presence_updates
+
+    @property
+    def identify_count(self) -> int:
+        """Accepted IDENTIFYs (sessions started); every attempt is in ``gateway.identifies``."""
+        return self.gateway.identify_count
+
+    @property
+    def resume_count(self) -> int:
+        """Completed RESUMEs."""
+        return self.gateway.resume_count
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send a DISPATCH (op 0) with the next sequence number; kept for RESUME replay."""
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            if self.session is None:
-                raise RuntimeError("no gateway session yet")
-            self.session.seq += 1
-            frame = {"op": 0, "t": event, "s": self.session.seq, "d": data}
-            self.session.events.append(frame)
-            conn = self._conn
-            if conn is not None and conn.session is self.session and not conn.ws.closed:
-                await self._send(conn, frame)
-            return self.session.seq
+        """Send a DISPATCH to the sessions of the guild it names (``guild_id``, or GUILD_CREATE's ``id``)."""
+        raw = data.get("id") if event.startswith("GUILD_") and "guild_id" not in data else data.get("guild_id")
+        return await self.gateway.dispatch(event, data, guild_id=int(raw) if raw is not None else None)
 
-    async def drop_gateway(self, code: int = 4000, reason: str = "fake Discord dropped the connection") -> None:
-        """Close the live gateway socket with a resumable code; discord.py reconnects and RESUMEs."""
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            conn, self._conn = self._conn, None
-        if conn is None:
-            raise RuntimeError("no live gateway connection to drop")
-        conn.close_code = code
-        await conn.ws.close(code=code, message=reason.encode())
-        self._notify()
+    async def drop_gateway(
+        self,
+        code: int = 4000,
+        reason: str = "fake Discord dropped the connection",
+        *,
+        guild_id: int | None = None,
+    ) -> None:
+        """Close the live socket of a guild's shard (default: the first guild) with a resumable code."""
+        await self.gateway.drop(self.guild_id if guild_id is None else guild_id, code, reason)
 
-    async def invalidate_session(self, resumable: bool = False) -> None:
+    async def invalidate_session(self, resumable: bool = False, *, guild_id: int | None = None) -> None:
         """Send op 9 INVALID_SESSION; with ``resumable=False`` the client must IDENTIFY again."""
-        assert self._conn is not None
-        await self._send(self._conn, {"op": 9, "d": resumable, "s": None, "t": None})
+        await self.gateway.invalidate(self.guild_id if guild_id is None else guild_id, resumable)
 
     def max_heartbeat_gap(self, since: float | None = None, until: float | None = None) -> float:
         """Longest time without a heartbeat within [since, until] (monotonic), counting open ends."""
-        until = time.monotonic() if until is None else until
-        beats = self.heartbeats
-        since = (beats[0] if beats else until) if since is None else since
-        before = [t for t in beats if t < since]
-        points = [before[-1] if before else since] + [t for t in beats if since <= t <= until] + [until]
-        return max((b - a for a, b in itertools.pairwise(points)), default=0.0)
+        return self.gateway.max_heartbeat_gap(since, until)
 
     # ================================================================= checks
     @property
@@ -985,161 +955,6 @@ class FakeDiscord:
         lines = [str(v) for v in self.violations]
         lines += [f"[fake reply] {v}" for v in self.response_violations]
         return lines
-
-    # ============================================================== websocket
-    async def _send(self, conn: GatewayConnection, frame: dict[str, Any]) -> None:
-        """Send one JSON text frame (plain JSON: discord.py only inflates binary frames)."""
-        try:
-            await conn.ws.send_str(json.dumps(frame))
-        except (ConnectionError, RuntimeError) as exc:
-            log.debug("gateway send failed: %s", exc)
-
-    async def _gateway(self, request: web.Request) -> web.StreamResponse:
-        """The gateway websocket: HELLO, then IDENTIFY/RESUME, heartbeats, member requests."""
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
-        await ws.prepare(request)
-        conn = GatewayConnection(ws=ws, path=request.path, query=dict(request.query), opened_at=time.monotonic())
-        self.connections.append(conn)
-        if request.query.get("encoding", "json") != "json" or request.query.get("v") != "10":
-            self._violate(f"GATEWAY {request.path}", [f"unexpected gateway query {dict(request.query)}"])
-        await self._send(
-            conn,
-            {
-                "op": 10,
-                "d": {"heartbeat_interval": int(self.heartbeat_interval * 1000), "_trace": ["fake-gateway"]},
-                "s": None,
-                "t": None,
-            },
-        )
-        try:
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    try:
-                        frame = json.loads(msg.data)
-                    except ValueError:
-                        self._violate("GATEWAY", ["non-JSON text frame"])
-                        await ws.close(code=4002, message=b"Error while decoding payload.")
-                        break
-                    conn.frames_in.append(frame)
-                    await self._on_frame(conn, frame)
-                elif msg.type is WSMsgType.BINARY:
-                    self._violate("GATEWAY", ["unexpected binary frame from client"])
-                elif msg.type is WSMsgType.ERROR:
-                    break
-        finally:
-            conn.closed_at = time.monotonic()
-            if conn.close_code is None:
-                conn.close_code = ws.close_code
-            if self._conn is conn:
-                self._conn = None
-            self._notify()
-        return ws
-
-    async def _on_frame(self, conn: GatewayConnection, frame: dict[str, Any]) -> None:
-        """Handle one client opcode."""
-        op, d = frame.get("op"), frame.get("d")
-        if op == 1:
-            # The arrival time is the point: a late heartbeat means the client's loop was blocked.
-            self.heartbeats.append(time.monotonic())
-            await self._send(conn, {"op": 11, "s": None, "t": None, "d": None})
-            return
-        if op == 2:
-            await self._identify(conn, d or {})
-            return
-        if op == 6:
-            await self._resume(conn, d or {})
-            return
-        if conn.session is None:
-            await conn.ws.close(code=4003, message=b"Not authenticated.")
-            return
-        if op == 3:
-            self.presence_updates.append(d or {})
-        elif op == 8:
-            members = list(self.members.values())
-            await self.dispatch(
-                "GUILD_MEMBERS_CHUNK",
-                {
-                    "guild_id": str(self.guild_id),
-                    "members": copy.deepcopy(members),
-                    "chunk_index": 0,
-                    "chunk_count": 1,
-                    "not_found": [],
-                    "nonce": (d or {}).get("nonce"),
-                },
-            )
-        elif op == 4:
-            pass  # voice state updates: the fake has no voice
-        else:
-            self._violate("GATEWAY", [f"unknown opcode {op}"])
-            await conn.ws.close(code=4001, message=b"Unknown opcode.")
-
-    async def _identify(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
-        """IDENTIFY: check the token, start a session, send READY then GUILD_CREATE."""
-        if conn.session is not None:
-            await conn.ws.close(code=4005, message=b"Already authenticated.")
-            return
-        if d.get("token") != self.token:
-            conn.close_code = 4004
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
-            return
-        if "intents" not in d:
-            conn.close_code = 4013
-            await conn.ws.close(code=4013, message=b"Invalid intent(s).")
-            return
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            self.session = _Session(session_id=secrets.token_hex(16), intents=d.get("intents"))
-            conn.session, conn.how = self.session, "identify"
-            self._conn = conn
-            self.identify_count += 1
-        ready = {
-            "v": 10,
-            "user": {**copy.deepcopy(self.bot_user), "verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-            "session_id": self.session.session_id,
-            "session_type": "normal",
-            "resume_gateway_url": self.resume_gateway_url,
-            "application": {"id": str(self.application_id), "flags": 0},
-            "private_channels": [],
-            "relationships": [],
-            "presences": [],
-            "guild_join_requests": [],
-            "user_settings": {},
-            "geo_ordered_rtc_regions": ["fake"],
-            "auth": {},
-            "_trace": ["fake-gateway"],
-        }
-        if "shard" in d:
-            ready["shard"] = d["shard"]
-        await self.dispatch("READY", ready)
-        await self.dispatch("GUILD_CREATE", self.guild_payload())
-        conn.ready = True
-        self._notify()
-
-    async def _resume(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
-        """RESUME: replay events after the client's ``seq`` and send RESUMED, or INVALID_SESSION."""
-        if d.get("token") != self.token:
-            conn.close_code = 4004
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
-            return
-        session = self.session
-        if session is None or d.get("session_id") != session.session_id or (d.get("seq") or 0) > session.seq:
-            await self._send(conn, {"op": 9, "d": False, "s": None, "t": None})
-            return
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            conn.session, conn.how = session, "resume"
-            self._conn = conn
-            for frame in session.events:
-                if frame["s"] > (d.get("seq") or 0):
-                    await self._send(conn, frame)
-            session.seq += 1
-            resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {"_trace": ["fake-gateway"]}}
-            session.events.append(resumed)
-            await self._send(conn, resumed)
-            self.resume_count += 1
-            conn.ready = True
-        self._notify()
 
     # ================================================================== REST
     async def _outside_api(self, request: web.Request) -> web.StreamResponse:
@@ -1420,20 +1235,8 @@ class FakeDiscord:
         return Reply(200, {"url": self.gateway_url})
 
     def _h_get_bot_gateway(self, ctx: _Ctx) -> Reply:
-        """GET /gateway/bot (AutoShardedClient uses its url)."""
-        return Reply(
-            200,
-            {
-                "url": self.gateway_url,
-                "shards": 1,
-                "session_start_limit": {
-                    "total": 1000,
-                    "remaining": 999,
-                    "reset_after": 14_400_000,
-                    "max_concurrency": 1,
-                },
-            },
-        )
+        """GET /gateway/bot: the url, the recommended shard count and the session start limits."""
+        return Reply(200, self.gateway.bot_gateway())
 
     def _h_get_application(self, ctx: _Ctx) -> Reply:
         """GET /oauth2/applications/@me and /applications/@me."""
@@ -1444,7 +1247,7 @@ class FakeDiscord:
         if int(ctx.op.path_params["application_id"]) != self.application_id:
             return None, self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
         gid = ctx.op.path_params.get("guild_id")
-        if gid is not None and int(gid) != self.guild_id:
+        if gid is not None and int(gid) not in self.guilds:
             return None, self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
         return (int(gid) if gid is not None else None), None
 
@@ -1574,7 +1377,7 @@ class FakeDiscord:
             "id": str(rec.id),
             "type": itype,
             "channel_id": str(channel_id),
-            "guild_id": str(self.guild_id),
+            "guild_id": rec.payload.get("guild_id", str(self.guild_id)),
         }
         result: dict[str, Any] = {"interaction": interaction}
         msg_type = 20 if itype == 2 else 0
