@@ -16,8 +16,14 @@ import os
 import sys
 import warnings
 from importlib.metadata import entry_points
+from pathlib import Path
 
-import yarl
+# Run as a script, this folder comes first on sys.path, and its models.py, server.py, gateway.py ...
+# would shadow any top-level module of those names that the program under test imports.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import yarl  # noqa: E402 - after the path is cleaned
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # discord.py imports audioop
