@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import subprocess
 import threading
 import time
@@ -112,9 +113,10 @@ def pickup_trials(h: Any, cwd: Path, docs: Path, index: Path, trials: int, by_sh
         for trial in range(trials):
             number = 200 + trial  # working group numbers no other article uses
             text = synthetic_article(number)
-            first = text.split("---\n", 2)[2].split("\n")[0]  # "Technical working group N met in CITY to review X, ..."
-            city, subject = first.split(" met in ")[1].split(" to review ")
-            question = f"Which working group met in {city} to review {subject.split(',')[0]}?"
+            found = re.search(rf"Technical working group {number} met in (\w+) to review ([^,]+),", text)
+            assert found is not None, text
+            city, subject = found.groups()
+            question = f"Which working group met in {city} to review {subject}?"
             marker = f"Technical working group {number} met in {city}"
             started = time.monotonic()
             asking = asyncio.run_coroutine_threadsafe(_both(h.fake, by_shard, question, marker, started + 180), h.loop)
