@@ -28,6 +28,7 @@ SCRIPTS = (
     "incremental",
     "million",
     "memory",
+    "sharding",
     "startup",
     "threads",
 )

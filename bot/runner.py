@@ -38,6 +38,12 @@ BAD_TOKEN = (
     "talksbot: Discord rejected DISCORD_TOKEN. Reset the token in the Discord developer portal "
     "(Applications -> your app -> Bot -> Reset Token) and update .env."
 )
+SHARDING_REQUIRED = (
+    "talksbot: Discord requires sharding: the bot is in more servers than one gateway connection may hold. "
+    "Set SHARD_COUNT=auto (or a larger SHARD_COUNT); docs/scaling.md explains how."
+)
+# Gateway close code: "the session would have handled too many guilds" (2,500 per shard).
+_CLOSE_SHARDING_REQUIRED = 4011
 
 
 def build_engine(settings: Settings, *, embedder: Embedder | None = None) -> Engine:
@@ -97,6 +103,8 @@ def _run(settings: Settings, sync_global: bool) -> int:
     except discord.PrivilegedIntentsRequired:  # pragma: no cover - talksbot asks for none
         return _fail("talksbot: Discord refused the gateway intents.", 2)
     except (discord.GatewayNotFound, discord.ConnectionClosed, OSError) as err:
+        if isinstance(err, discord.ConnectionClosed) and err.code == _CLOSE_SHARDING_REQUIRED:
+            return _fail(SHARDING_REQUIRED, 2)
         return _fail(f"talksbot: could not connect to Discord ({type(err).__name__}); check the network.", 1)
     except KeyboardInterrupt:
         log.info("stopped")

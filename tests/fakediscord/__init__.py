@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from .gateway import Gateway, GatewayConnection, IdentifyAttempt, Session, shard_for
+from .guilds import FakeGuild
 from .harness import DiscordHarness
 from .models import (
     DEFAULT_BOT_PERMISSIONS,
@@ -37,7 +39,7 @@ from .openapi import (
     load_spec,
     message_problems,
 )
-from .server import FakeDiscord, GatewayConnection, Reply, RequestLog
+from .server import FakeDiscord, Reply, RequestLog
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,16 @@ __all__ = [
     "EditRecord",
     "ErrorEvent",
     "FakeDiscord",
+    "FakeGuild",
+    "Gateway",
     "GatewayConnection",
+    "IdentifyAttempt",
     "InteractionRecord",
     "OpenAPISpec",
     "Operation",
     "Reply",
     "RequestLog",
+    "Session",
     "Violation",
     "allowed_mentions_problems",
     "component_problems",
@@ -66,5 +72,6 @@ __all__ = [
     "embed_problems",
     "load_spec",
     "message_problems",
+    "shard_for",
     "visible_state",
 ]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .gateway import GatewayConnection
     from .server import FakeDiscord
 
 log = logging.getLogger(__name__)
@@ -311,6 +312,8 @@ class InteractionRecord:
         self.autocomplete_choices: list[dict[str, Any]] | None = None
         self.component_message_id: int | None = None  # the clicked message, for component interactions
         self.parent: InteractionRecord | None = None  # the interaction whose modal this one submits
+        # Gateway connections that carried the INTERACTION_CREATE (live or replayed on RESUME).
+        self.delivered_on: list[GatewayConnection] = []
         self.last_activity: float = self.created_at
         self._touched: list[int] = []  # message ids in order of last change
         self._changed = asyncio.Event()
@@ -333,6 +336,11 @@ class InteractionRecord:
             self._touched.append(message_id)
         self._changed.set()
         self._changed = asyncio.Event()
+
+    @property
+    def shards(self) -> list[tuple[int, int] | None]:
+        """The (shard id, shard count) of each connection that carried this interaction."""
+        return [conn.shard for conn in self.delivered_on]
 
     @property
     def acknowledged(self) -> bool:
