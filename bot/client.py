@@ -45,6 +45,10 @@ class _TalksBotMixin:
         sync_only: bool = False,
         **kwargs: Any,
     ) -> None:
+        # talksbot has no voice: discord.py's warnings that PyNaCl and davey (voice libraries) are
+        # missing are noise in every start-up log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(**_client_options(settings, kwargs))  # type: ignore[call-arg]
         self.settings = settings
         self.service = service
