@@ -91,6 +91,14 @@ class _TalksBotMixin:
         stats = await asyncio.to_thread(self.service.stats)
         log.info("ready to answer from %d articles, %d passages", stats.documents, stats.passages)
 
+    async def on_ready(self) -> None:
+        """Say who the bot is and where, once the gateway is ready (a healthy start's first sign)."""
+        user = self.user  # type: ignore[attr-defined]
+        guilds = len(self.guilds)  # type: ignore[attr-defined]
+        log.info(
+            "connected to Discord as %s (id %s), in %d server%s", user, user.id, guilds, "" if guilds == 1 else "s"
+        )
+
     async def _sync_commands(self) -> None:
         """Sync to the configured guild (instant); globally only when asked to."""
         if self.settings.guild_id:
