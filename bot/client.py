@@ -45,6 +45,10 @@ class _TalksBotMixin:
         sync_only: bool = False,
         **kwargs: Any,
     ) -> None:
+        # talksbot has no voice: discord.py's warnings that PyNaCl and davey (voice libraries) are
+        # missing are noise in every start-up log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(**_client_options(settings, kwargs))  # type: ignore[call-arg]
         self.settings = settings
         self.service = service
@@ -86,6 +90,14 @@ class _TalksBotMixin:
                 log.warning("skipped %s: %s", skipped.path, skipped.reason)
         stats = await asyncio.to_thread(self.service.stats)
         log.info("ready to answer from %d articles, %d passages", stats.documents, stats.passages)
+
+    async def on_ready(self) -> None:
+        """Say who the bot is and where, once the gateway is ready (a healthy start's first sign)."""
+        user = self.user  # type: ignore[attr-defined]
+        guilds = len(self.guilds)  # type: ignore[attr-defined]
+        log.info(
+            "connected to Discord as %s (id %s), in %d server%s", user, user.id, guilds, "" if guilds == 1 else "s"
+        )
 
     async def _sync_commands(self) -> None:
         """Sync to the configured guild (instant); globally only when asked to."""

@@ -97,10 +97,12 @@ def render_error_json(question: str, message: str) -> str:
 
 def render_sync_report(report: SyncReport) -> str:
     """What a reindex changed, in a few lines."""
+    # A skipped file is counted in the first line, so "up to date" never reads as "everything is indexed".
+    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     head = (
         f"{report.documents} articles, {report.passages} passages: "
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged ({report.seconds:.1f} s)"
+        f"{len(report.unchanged)} unchanged{skipped} ({report.seconds:.1f} s)"
     )
     lines = [("Index updated: " if report.published else "Index is up to date: ") + head]
     if report.rebuilt_because:
