@@ -129,10 +129,10 @@ def address_problem(address: str | IPAddress, *, allow_private: bool = False) ->
         return None
     if ip.is_loopback:
         return "a loopback address"
-    if ip.is_private:
-        return "a private address"
     if ip.is_reserved:
         return "a reserved address"
+    if ip.is_private:
+        return "a private address"
     if not ip.is_global:
         return "not a public address"
     return None

@@ -220,6 +220,7 @@ class Fetcher:
         watchdog.daemon = True
         watchdog.start()
         conn = http.client.HTTPConnection(target.host, target.port)
+        response: http.client.HTTPResponse | None = None
         try:
             live["sock"].settimeout(max(0.01, deadline - time.monotonic()))
             if target.scheme == "https":
@@ -257,6 +258,8 @@ class Fetcher:
             watchdog.cancel()
             with closing:
                 live["closed"] = True  # type: ignore[assignment]
+            if response is not None:
+                response.close()  # it holds its own reference to the socket
             conn.close()
             with contextlib.suppress(OSError):
                 live["sock"].close()
@@ -307,6 +310,8 @@ class Fetcher:
             parts.append(decoder.feed(chunk))
             if time.monotonic() > deadline:
                 raise TimeoutError
+        if length.isdigit() and received < int(length):
+            raise FetchFailed(f"{shown} was cut off before its end ({received} of {length} bytes).", transient=True)
         parts.append(decoder.finish())
         body = b"".join(parts)
         if not kind and not sniff_markup(body[:512]):
