@@ -10,7 +10,7 @@ Hostile feeds are expected:
   10,000-item archive feed is parsed but not walked to the end;
 - links are made absolute against the feed's address (and ``xml:base``); an item whose link is
   missing or is not http(s) (``javascript:``, ``data:``, ``file:``) keeps an empty link and is
-  reported, never fetched.
+  reported, never fetched. A guid stands in for a missing link only when it is an http(s) address.
 
 feedparser is always handed bytes in a file object: given a string it would fetch a URL or open a
 local file by that name.
@@ -18,6 +18,7 @@ local file by that name.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import urllib.parse
@@ -64,9 +65,9 @@ def parse_feed(data: bytes, *, url: str, content_type: str | None = None) -> Fee
         )
     import feedparser  # here, not at the top: only polling pays for importing it
 
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+    # No content-location: relative links are resolved here, so a guid that is not a URL (RSS calls
+    # it a permalink unless told otherwise) is not turned into a made-up link under the feed's address.
+    headers = {"content-type": content_type} if content_type else {}
     try:
         parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True)
     except (RecursionError, ValueError) as err:  # feedparser's loose parser on pathological input
@@ -85,6 +86,8 @@ def _item(entry: dict, feed_url: str) -> FeedItem:
     link = entry.get("link") or ""
     if not link:
         link = next((x.get("href", "") for x in entry.get("links", []) if x.get("rel", "alternate") == "alternate"), "")
+    if entry.get("guidislink") and urllib.parse.urlsplit(link).scheme not in ("http", "https"):
+        link = ""  # the "link" is a guid such as "item-42", not an address
     return FeedItem(
         guid=_plain(entry.get("id", ""))[:500],
         link=_absolute_http(link, feed_url),
@@ -110,7 +113,9 @@ def _absolute_http(link: str, base: str) -> str:
 def _plain(value: object) -> str:
     """Text from a feed field that may hold HTML (summaries do)."""
     text = value if isinstance(value, str) else ""
-    if "<" in text:
+    if "<" not in text:
+        text = html.unescape(text)  # feedparser hands plain-text fields over HTML-escaped
+    else:
         try:
             text = lxml.html.fromstring(f"<div>{text}</div>").text_content()
         except (lxml.etree.ParserError, ValueError):
