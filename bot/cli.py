@@ -143,6 +143,9 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     if not feeds:
         raise UsageError("give one or more FEED links, or set FEEDS in .env.")
     service = build_service(settings)
+    built = service.start(warm_up=False, on_build=lambda reason: _eprint(f"talksbot: {reason} ..."))
+    if built is not None:  # items are judged against what is indexed: the index must exist first
+        _eprint(render_sync_report(built))
     report = service.poll_feeds(
         feeds, on_wait=lambda: _eprint("talksbot: another process is polling the feeds; waiting for it ...")
     )

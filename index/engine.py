@@ -180,7 +180,10 @@ class Engine:
 
         The feed poller's on-topic judgement (bot/ingest.py) compares this with FEED_MIN_SIMILARITY.
         """
-        snap = self.searcher().snapshot
+        try:
+            snap = self.searcher().snapshot
+        except IndexMissing:
+            return [None for _ in texts]
         if not texts or snap.passage_total == 0:
             return [None for _ in texts]
         vectors = self.embedder.embed_queries(list(texts))
