@@ -93,14 +93,18 @@ class Announcer:
             log.warning("could not look up the announcement channel %s (%s)", self.channel_id, err.status)
         return None
 
-    def _missing(self, channel: object) -> list[str]:
-        """The permissions the bot lacks in the channel, from its cache ([] when it cannot tell)."""
+    def _missing(self, channel: object) -> str | None:
+        """The first permission the bot lacks in the channel, from its cache (None: none, or it cannot tell).
+
+        Only the first: without View Channel Discord takes Send Messages away too, and without Send
+        Messages Embed Links, so naming the first is naming the one to grant.
+        """
         guild = getattr(channel, "guild", None)
         me = getattr(guild, "me", None)
         if guild is None or me is None or not hasattr(channel, "permissions_for"):
-            return []
+            return None
         perms = channel.permissions_for(me)
-        return [label for attr, label in NEEDED if not getattr(perms, attr)]
+        return next((label for attr, label in NEEDED if not getattr(perms, attr)), None)
 
     def _where(self, channel: object) -> str:
         name = getattr(channel, "name", None)
@@ -114,8 +118,7 @@ class Announcer:
         missing = self._missing(channel)
         if missing:
             self._problem(
-                f"cannot announce new articles in {self._where(channel)}: the bot lacks the "
-                f"{' and '.join(missing)} permission{'s' if len(missing) > 1 else ''} there."
+                f"cannot announce new articles in {self._where(channel)}: the bot lacks the {missing} permission there."
             )
             return False
         return True

@@ -64,7 +64,8 @@ def build_service(settings: Settings, *, engine: Engine | None = None) -> Servic
         feed_policy=FeedPolicy(
             keywords=settings.feed_keywords,
             min_similarity=settings.feed_min_similarity,
-            retry_base_seconds=settings.feed_poll_minutes * 60.0,
+            # A failing feed skips at least the next round, then waits twice as long after each failure.
+            retry_base_seconds=2 * settings.feed_poll_minutes * 60.0,
         ),
         feeds=settings.feeds,
     )
