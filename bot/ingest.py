@@ -3,11 +3,12 @@
 call ``Ingest``).
 
 Each works in two phases. *Reading* (no lock held): fetch and extract every source (index.web), so
-a slow server never blocks another writer. *Committing* (under the service's single-writer lock):
-check each article against what the documents folder holds now (the same link, its canonical
-address, or the same text adds nothing), write the new files atomically, then run **one**
-incremental reindex for the whole batch. If the reindex fails, every file written is put back as it
-was: nothing already indexed is lost, and the folder is as before.
+a slow server never blocks another writer. *Committing* (under a short cross-process lock beside the
+index, so that two processes adding the same article at once cannot both save it, then the service's
+single-writer lock): check each article against what the documents folder holds now (the same link,
+its canonical address, or the same text adds nothing), write the new files atomically, then run
+**one** incremental reindex for the whole batch. If the reindex fails, every file written is put back
+as it was: nothing already indexed is lost, and the folder is as before.
 
 A poll holds the feeds' poll lock (index.web.FeedState) from start to end, so two processes never
 poll at once, and records every item it has handled (added, already there, off topic, failed for
@@ -250,7 +251,7 @@ class Ingest:
         result = _Commit()
         if not pending:
             return result
-        with self._writing():
+        with self.feed_state.saving(), self._writing():  # other processes, then other threads of this one
             known = known_articles(self.documents_dir)
             writes: list[tuple[Path, bytes | None, _Pending, SavedArticle]] = []
             for item in pending:

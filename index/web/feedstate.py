@@ -6,6 +6,7 @@ never forgets what was seen)::
     feeds/state.sqlite3   items(key, feed, outcome, detail, at) and feeds(url, etag, last_modified,
                           failures, retry_at, last_error)
     feeds/poll.lock       held (flock) by the one process polling
+    feeds/save.lock       held (flock) while any process checks, writes and indexes new articles
 
 Several processes may serve one index (sharded bots, a cron `talksbot poll`). A poll holds
 ``poll.lock`` from its first fetch to its last record, so two polls never run at once: the second
@@ -38,6 +39,7 @@ __all__ = ["FeedState", "FeedStatus", "PollBusy", "guid_key", "link_key"]
 
 STATE_NAME = "state.sqlite3"
 LOCK_NAME = "poll.lock"
+SAVE_LOCK_NAME = "save.lock"
 MAX_BACKOFF_SECONDS = 24 * 3600.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -86,8 +88,23 @@ class FeedState:
     @contextlib.contextmanager
     def polling(self, *, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         """Hold the poll lock for a whole poll; PollBusy at once when ``wait`` is False and another holds it."""
+        with self._flock(LOCK_NAME, wait=wait, on_wait=on_wait):
+            yield
+
+    @contextlib.contextmanager
+    def saving(self) -> Iterator[None]:
+        """Hold the lock under which any process checks the documents folder, writes new articles and reindexes.
+
+        Short (no fetching happens under it), so /add-article in one process and a poll in another cannot both
+        decide an article is new and save it twice.
+        """
+        with self._flock(SAVE_LOCK_NAME, wait=True):
+            yield
+
+    @contextlib.contextmanager
+    def _flock(self, name: str, *, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
