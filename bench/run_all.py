@@ -30,6 +30,7 @@ SCRIPTS = (
     "memory",
     "startup",
     "threads",
+    "web_ingest",
 )
 HERE = Path(__file__).resolve().parent
 

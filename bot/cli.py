@@ -133,7 +133,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
-        print(render_add_report(report, settings.documents_dir))
+        print(render_add_report(report, settings.documents_dir, args.sources))
     return EXIT_FAILURE if report.failed else EXIT_OK
 
 

@@ -337,7 +337,7 @@ class Ingest:
         and ``background`` is set (the terminal waits for it instead)."""
         report = PollReport()
         with self.feed_state.polling(wait=not background, on_wait=on_wait):
-            known = known_articles(self.documents_dir)
+            known = _LazyKnown(self.documents_dir)  # scanned only if some item is new
             pending: list[_Pending] = []
             for url in dict.fromkeys(feeds):
                 outcome = FeedOutcome(url)
@@ -366,7 +366,7 @@ class Ingest:
         return report
 
     def _poll_one(
-        self, url: str, outcome: FeedOutcome, report: PollReport, known: KnownArticles, *, background: bool
+        self, url: str, outcome: FeedOutcome, report: PollReport, known: _LazyKnown, *, background: bool
     ) -> list[_Pending]:
         """Read one feed and its new items' pages; the candidates to judge and commit."""
         state = self.feed_state
@@ -394,7 +394,7 @@ class Ingest:
         return self._new_items(url, feed.items, outcome, report, known)
 
     def _new_items(
-        self, feed: str, items: Sequence[FeedItem], outcome: FeedOutcome, report: PollReport, known: KnownArticles
+        self, feed: str, items: Sequence[FeedItem], outcome: FeedOutcome, report: PollReport, known: _LazyKnown
     ) -> list[_Pending]:
         """Fetch the items not seen before (at most max_new_per_feed); remember those that fail for good."""
         state = self.feed_state
@@ -411,7 +411,7 @@ class Ingest:
                 report.skipped.append(("", item.title, "the item has no http(s) link"))
                 state.remember(keys, feed=feed, outcome="no-link")
                 continue
-            match = known.match([item.link])
+            match = known.get().match([item.link])
             if match is not None:
                 outcome.skipped += 1
                 report.skipped.append((item.link, item.title, f"already there as {match[0]}"))
@@ -453,6 +453,19 @@ class Ingest:
             report.skipped.append((cand.origin, cand.title, reason))
             self.feed_state.remember(item.keys, feed=item.feed or "", outcome="off-topic", detail=reason)
         return kept
+
+
+class _LazyKnown:
+    """The documents folder's links and texts, scanned on first use (a poll that finds nothing new never scans)."""
+
+    def __init__(self, documents_dir: Path) -> None:
+        self.documents_dir = documents_dir
+        self._known: KnownArticles | None = None
+
+    def get(self) -> KnownArticles:
+        if self._known is None:
+            self._known = known_articles(self.documents_dir)
+        return self._known
 
 
 def _item_keys(feed: str, item: FeedItem) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from index import Answer, DocumentInfo, Hit, SyncReport
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from .ingest import AddReport, PollReport, SavedArticle
@@ -134,14 +135,18 @@ def _saved(article: SavedArticle, documents: Path) -> str:
     return f"{documents / article.path}{note}: {printable(article.title)!r} ({' · '.join(printable(f) for f in facts)})"
 
 
-def render_add_report(report: AddReport, documents: Path) -> str:
-    """`talksbot add`: one line per source (added as PATH / already there / failed: reason), then the index."""
-    lines = [f"added {printable(a.origin)} as {_saved(a, documents)}" for a in report.added]
-    lines += [f"already there: {printable(s)} (as {documents / p}, {why})" for s, p, why in report.unchanged]
-    lines += [f"failed: {printable(s)}: {printable(r)}" for s, r in report.failed]
+def render_add_report(report: AddReport, documents: Path, order: Sequence[str] = ()) -> str:
+    """`talksbot add`: one line per source, in the order given (added as PATH / already there / failed: reason),
+    then what the reindex did."""
+    lines = [(a.origin, f"added {printable(a.origin)} as {_saved(a, documents)}") for a in report.added]
+    lines += [(s, f"already there: {printable(s)} (as {documents / p}, {why})") for s, p, why in report.unchanged]
+    lines += [(s, f"failed: {printable(s)}: {printable(r)}") for s, r in report.failed]
+    position = {source: i for i, source in reversed(list(enumerate(order)))}
+    lines.sort(key=lambda pair: position.get(pair[0], len(position)))
+    text = [line for _source, line in lines]
     if report.index is not None:
-        lines.append(render_sync_report(report.index))
-    return "\n".join(lines)
+        text.append(render_sync_report(report.index))
+    return "\n".join(text)
 
 
 def render_poll_report(report: PollReport, documents: Path) -> str:

@@ -84,6 +84,7 @@ class FeedState:
     def __init__(self, directory: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         self.directory = Path(directory)
         self._clock = clock
+        self._schema_ready = False
 
     @contextlib.contextmanager
     def polling(self, *, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
@@ -123,7 +124,9 @@ class FeedState:
         self.directory.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.directory / STATE_NAME, timeout=30.0)
         try:
-            conn.executescript(_SCHEMA)
+            if not self._schema_ready:
+                conn.executescript(_SCHEMA)
+                self._schema_ready = True
             with conn:
                 yield conn
         finally:
@@ -157,6 +160,8 @@ class FeedState:
 
     def feed_ok(self, feed: str, *, etag: str | None, last_modified: str | None) -> None:
         """A feed was read: remember its validators for the next conditional request, forget its failures."""
+        if self.status(feed) == FeedStatus(etag, last_modified):
+            return  # nothing to record: a poll that finds nothing new writes nothing
         with self._db() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO feeds(url, etag, last_modified, failures, retry_at, last_error) "
