@@ -18,6 +18,14 @@ def test_every_benchmark_script_runs_and_prints_its_figures():
         [sys.executable, "bench/run_all.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=1200
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for script in ("answer_latency", "discord_latency", "index_throughput", "incremental", "million", "memory"):
+    for script in (
+        "answer_latency",
+        "discord_latency",
+        "index_throughput",
+        "incremental",
+        "million",
+        "memory",
+        "web_ingest",
+    ):
         assert f"| {script} |" in proc.stdout, script
     assert "Targets met:" in proc.stdout

@@ -84,7 +84,6 @@ class FeedState:
     def __init__(self, directory: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         self.directory = Path(directory)
         self._clock = clock
-        self._schema_ready = False
 
     @contextlib.contextmanager
     def polling(self, *, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
@@ -124,9 +123,7 @@ class FeedState:
         self.directory.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.directory / STATE_NAME, timeout=30.0)
         try:
-            if not self._schema_ready:
-                conn.executescript(_SCHEMA)
-                self._schema_ready = True
+            conn.executescript(_SCHEMA)  # cheap when the tables exist, and a deleted record is simply started afresh
             with conn:
                 yield conn
         finally:
