@@ -36,6 +36,7 @@ from index.web import (
     Fetcher,
     KnownArticles,
     WebError,
+    facts,
     guid_key,
     keyword_hits,
     known_articles,
@@ -315,17 +316,7 @@ class Ingest:
         if not target.is_relative_to(self.documents_dir.resolve()):
             raise UploadRejected(f"{name} would leave the documents folder.")
         target.parent.mkdir(parents=True, exist_ok=True)
-        saved = SavedArticle(
-            origin=cand.origin,
-            path=name,
-            title=cand.title,
-            source=cand.source,
-            author=cand.author,
-            published=cand.published,
-            url=cand.url,
-            replaced=replaced,
-            paywalled=cand.paywalled,
-        )
+        saved = SavedArticle(origin=cand.origin, path=name, **facts(cand), replaced=replaced, paywalled=cand.paywalled)
         return target, saved
 
     # ----- poll

@@ -1,13 +1,12 @@
-"""The real bot against the fake Discord: /add-article url:, announcements in a channel, the background feed poller."""
+"""The real bot against the fake Discord: /add-article url: (what was extracted, refusals) and announcements."""
 
 from __future__ import annotations
 
 import pytest
-from discord_helpers import embed_text, start_seed_bot
-from fakediscord import PERM_MANAGE_GUILD, DiscordHarness
+from discord_helpers import embed_text
+from web_discord import ADMIN, channel_messages, start, wait_for_messages
 from web_server import LocalSite
 
-ADMIN = str(PERM_MANAGE_GUILD)
 JSONLD = "/news/prisoner-exchange-jsonld.html"
 
 
@@ -16,34 +15,6 @@ def site():
     """The local test site on 127.0.0.1."""
     with LocalSite() as running:
         yield running
-
-
-def channel_messages(h: DiscordHarness, channel_id: int) -> list[dict]:
-    """The messages the bot posted in a channel of the fake."""
-    fake = h.fake
-    return h.run(lambda: [fake.messages[m] for m in fake.channel_messages.get(channel_id, [])])
-
-
-def wait_for_messages(h: DiscordHarness, channel_id: int, count: int, timeout: float = 60) -> list[dict]:
-    """Block until the channel holds at least ``count`` messages."""
-    fake = h.fake
-    h.call(
-        fake.wait_until(lambda: len(fake.channel_messages.get(channel_id, [])) >= count, timeout, "announcements"),
-        timeout + 5,
-    )
-    return channel_messages(h, channel_id)
-
-
-def start(base, embedder, site: LocalSite, *, denied: int = 0, **settings) -> tuple[DiscordHarness, int]:
-    """The seed bot with an announcement channel ('news', denying the bot ``denied``) and web settings."""
-    ids: dict[str, int] = {}
-
-    def customize(s, fake):
-        ids["news"] = fake.add_text_channel("news", bot_denied=denied)
-        return s.replace(allow_private_urls=True, announce_channel_id=ids["news"], fetch_timeout_seconds=5, **settings)
-
-    harness, _engine = start_seed_bot(base, embedder, customize)
-    return harness, ids["news"]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +42,6 @@ def test_add_article_by_url_shows_what_was_extracted_and_announces_it(announcing
     assert announced["title"] == embed["title"]
     assert announced["url"] == "https://www.marmaraherald.example/world/2025/05/16/prisoner-exchange-istanbul"
     assert "Marmara Herald · 2025-05-16 · Ayşe Demir" in announced["description"]
-    assert rec.ack_latency < 3.0
     h.assert_clean(since=t0)  # allowed_mentions {"parse": []} on every message, no Discord error
     answer = h.wait_final(
         h.slash("ask", {"question": "How many prisoners did each side agree to exchange?"}), timeout=30

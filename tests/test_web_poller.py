@@ -6,13 +6,13 @@ import logging
 
 import discord
 import pytest
-from discord_helpers import embed_text, start_seed_bot
-from fakediscord import PERM_MANAGE_GUILD, PERM_SEND_MESSAGES, DiscordHarness
+from discord_helpers import embed_text
+from fakediscord import PERM_SEND_MESSAGES
+from web_discord import ADMIN, channel_messages, start, wait_for_messages
 from web_server import LocalSite, rss, wait_until
 
 from index.web import FeedState
 
-ADMIN = str(PERM_MANAGE_GUILD)
 JSONLD = "/news/prisoner-exchange-jsonld.html"
 
 
@@ -21,34 +21,6 @@ def site():
     """The local test site on 127.0.0.1."""
     with LocalSite() as running:
         yield running
-
-
-def channel_messages(h: DiscordHarness, channel_id: int) -> list[dict]:
-    """The messages the bot posted in a channel of the fake."""
-    fake = h.fake
-    return h.run(lambda: [fake.messages[m] for m in fake.channel_messages.get(channel_id, [])])
-
-
-def wait_for_messages(h: DiscordHarness, channel_id: int, count: int, timeout: float = 60) -> list[dict]:
-    """Block until the channel holds at least ``count`` messages."""
-    fake = h.fake
-    h.call(
-        fake.wait_until(lambda: len(fake.channel_messages.get(channel_id, [])) >= count, timeout, "announcements"),
-        timeout + 5,
-    )
-    return channel_messages(h, channel_id)
-
-
-def start(base, embedder, site: LocalSite, *, denied: int = 0, **settings) -> tuple[DiscordHarness, int]:
-    """The seed bot with an announcement channel ('news', denying the bot ``denied``) and web settings."""
-    ids: dict[str, int] = {}
-
-    def customize(s, fake):
-        ids["news"] = fake.add_text_channel("news", bot_denied=denied)
-        return s.replace(allow_private_urls=True, announce_channel_id=ids["news"], fetch_timeout_seconds=5, **settings)
-
-    harness, _engine = start_seed_bot(base, embedder, customize)
-    return harness, ids["news"]
 
 
 def test_no_permission_to_post_is_one_log_line_naming_it(tmp_path, embedder, site, caplog):

@@ -104,6 +104,7 @@ class LocalSite:
         _hostile_routes(self)
 
     def __enter__(self) -> LocalSite:
+        gzip_bomb()  # built once per process, before any client's time limit is running
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.site = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-site", daemon=True)
@@ -259,11 +260,9 @@ def _hostile_routes(site: LocalSite) -> None:
         h.close_connection = True
         return None
 
-    def drip(h: Handler) -> Answer:  # one byte every 0.2 s, forever (until the client gives up)
-        h.send_response(200)
-        h.send_header("Content-Type", "text/html")
-        h.end_headers()
+    def dripping(h: Handler, head: bytes) -> Answer:  # ``head``, then one byte every 0.2 s until the client gives up
         with contextlib.suppress(OSError):
+            h.wfile.write(head)
             for _ in range(3000):
                 if site.stop_dripping.wait(0.2):
                     break
@@ -272,16 +271,7 @@ def _hostile_routes(site: LocalSite) -> None:
         h.close_connection = True
         return None
 
-    def drip_headers(h: Handler) -> Answer:  # the status line and headers one byte at a time
-        with contextlib.suppress(OSError):
-            h.wfile.write(b"HTTP/1.1 200 OK\r\n")
-            for _ in range(3000):
-                if site.stop_dripping.wait(0.2):
-                    break
-                h.wfile.write(b"X")
-                h.wfile.flush()
-        h.close_connection = True
-        return None
+    body_head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
 
     def truncated(h: Handler) -> Answer:
         h.send_response(200)
@@ -297,8 +287,8 @@ def _hostile_routes(site: LocalSite) -> None:
         return None
 
     site.route("/hostile/endless", endless)
-    site.route("/hostile/drip", drip)
-    site.route("/hostile/drip-headers", drip_headers)
+    site.route("/hostile/drip", lambda h: dripping(h, body_head))  # in the body
+    site.route("/hostile/drip-headers", lambda h: dripping(h, b"HTTP/1.1 200 OK\r\n"))  # in the headers
     site.route("/hostile/truncated", truncated)
     site.route("/hostile/many-headers", many_headers)
     site.route("/hostile/not-http", lambda h: h.raw(b"SSH-2.0-OpenSSH_9.2\r\n"))

@@ -21,7 +21,7 @@ from .feeds import MAX_FEED_ITEMS, Feed, FeedItem, parse_feed
 from .feedstate import FeedState, FeedStatus, PollBusy, guid_key, link_key
 from .fetch import Fetched, Fetcher, FetchLimits
 from .identity import url_key
-from .sources import LOCAL_SUFFIXES, Candidate, SourceUnreadable, read_file, read_link
+from .sources import LOCAL_SUFFIXES, Candidate, SourceUnreadable, facts, read_file, read_link
 from .topic import DEFAULT_MIN_SIMILARITY, keyword_hits, topic_text
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "UrlRefused",
     "WebError",
     "check_url",
+    "facts",
     "guid_key",
     "keyword_hits",
     "known_articles",

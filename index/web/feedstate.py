@@ -24,8 +24,7 @@ is recognised too. A feed that fails is tried again after a delay that doubles w
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
+import functools
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import TalksbotError
+from ..filelock import holding, open_lock_file
 from .identity import url_key
 
 __all__ = ["FeedState", "FeedStatus", "PollBusy", "guid_key", "link_key"]
@@ -104,19 +104,9 @@ class FeedState:
     @contextlib.contextmanager
     def _flock(self, name: str, *, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if not wait:
-                    raise PollBusy("Another process is polling the feeds right now.") from None
-                if on_wait:
-                    on_wait()
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        busy = functools.partial(PollBusy, "Another process is polling the feeds right now.")
+        with holding(open_lock_file(self.directory / name), wait=wait, on_wait=on_wait, busy=busy):
             yield
-        finally:
-            os.close(fd)  # releases the flock
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

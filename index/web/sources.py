@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..documents import MAX_ARTICLE_BYTES, parse_article
+from ..documents import MAX_ARTICLE_BYTES, UNKNOWN_SOURCE, parse_article
 from ..errors import DocumentError
 from .articles import article_file_name, article_markdown
 from .body import decode_text
@@ -21,7 +21,7 @@ from .errors import NotAnArticle, WebError
 from .extract import ExtractedArticle, extract_article, looks_like_feed
 from .fetch import Fetcher
 
-__all__ = ["LOCAL_SUFFIXES", "Candidate", "SourceUnreadable", "read_file", "read_link"]
+__all__ = ["LOCAL_SUFFIXES", "Candidate", "SourceUnreadable", "facts", "read_file", "read_link"]
 
 LOCAL_SUFFIXES = (".md", ".txt", ".html", ".htm")
 
@@ -86,18 +86,8 @@ def read_file(path: Path, *, today: dt.date | None = None) -> Candidate:
     except DocumentError as err:
         raise SourceUnreadable(f"{shown} is not a usable article: {err.reason}.") from None
     info = document.info
-    return Candidate(
-        origin=shown,
-        title=info.title,
-        source=info.source,
-        author=info.author,
-        published=info.published,
-        url=info.url,
-        urls=(info.url,) if info.url else (),
-        text=document.body,
-        content=data,
-        local_name=path.name,
-    )
+    urls = (info.url,) if info.url else ()
+    return Candidate(origin=shown, **facts(info), urls=urls, text=document.body, content=data, local_name=path.name)
 
 
 def _from_extracted(
@@ -106,14 +96,18 @@ def _from_extracted(
     markdown = article_markdown(article, origin=origin, added=today or dt.date.today())
     return Candidate(
         origin=origin,
-        title=article.title,
-        source=article.source,
-        author=article.author,
-        published=article.published,
-        url=article.url,
+        **facts(article),
         urls=tuple(dict.fromkeys(u for u in urls if u)),
         text="\n".join(article.paragraphs),
         content=markdown.encode("utf-8"),
         extracted=article,
         paywalled=article.paywalled,
     )
+
+
+def facts(article: object) -> dict[str, object]:
+    """title, source, author, published and url of an article-like object; an unknown outlet is ''."""
+    fields = {k: getattr(article, k) for k in ("title", "source", "author", "published", "url")}
+    if fields["source"] == UNKNOWN_SOURCE:  # the documents loader's word for "no source stated"
+        fields["source"] = ""
+    return fields
