@@ -200,3 +200,47 @@ def test_a_file_name_never_repeats_one_already_taken():
     first = article_file_name(article, set())
     second = article_file_name(article, {first.lower()})
     assert second == first.removesuffix(".md") + "-2.md"
+
+
+PROSE = (
+    "<p>Russian and Ukrainian negotiators met again in Istanbul on Monday and agreed to exchange more prisoners, "
+    "officials from both delegations told reporters after the session at the Ciragan Palace.</p>"
+    "<p>The talks lasted a little over an hour and ended without agreement on a ceasefire, as both sides "
+    "restated positions that remain far apart on territory and on security guarantees for Kyiv.</p>"
+)
+
+
+def test_an_xhtml_page_with_an_xml_declaration_is_read():
+    """XHTML served with <?xml ... encoding?> first: read like any page (lxml refuses the declaration on text)."""
+    page = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+        '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd"><html xmlns="http://www.w3.org/1999/xhtml"><head>'
+        '<title>Talks resume</title><meta property="og:site_name" content="XHTML Post"/></head>'
+        f"<body><article><h1>Talks resume</h1>{PROSE}</article></body></html>"
+    )
+    article = extract_article(page, url=BASE)
+    assert article.title == "Talks resume" and article.source == "XHTML Post" and len(article.paragraphs) == 2
+
+
+def test_todays_date_in_the_site_header_is_not_the_publication_date():
+    """A <time> in the site's own header (outside the article) is today's date, not when the article appeared."""
+    page = (
+        '<html><head><title>Talks resume</title></head><body><header class="masthead"><time datetime="2026-11-30">'
+        f"Monday</time></header><article><h1>Talks resume</h1>{PROSE}</article></body></html>"
+    )
+    assert extract_article(page, url=BASE).published is None
+
+
+def test_a_date_in_the_articles_own_header_or_a_written_out_json_ld_date_is_used():
+    """<article><header><time datetime> is the article's date; JSON-LD 'June 2, 2025' is read too."""
+    in_header = (
+        "<html><head><title>Talks resume</title></head><body><article><header><h1>Talks resume</h1>"
+        f'<time datetime="2025-06-02T10:00:00+03:00">2 June</time></header>{PROSE}</article></body></html>'
+    )
+    assert extract_article(in_header, url=BASE).published == dt.date(2025, 6, 2)
+    written = (
+        '<html><head><title>Talks resume</title><script type="application/ld+json">{"@type": "NewsArticle", '
+        '"headline": "Talks resume", "datePublished": "June 2, 2025"}</script></head>'
+        f"<body><article><h1>Talks resume</h1>{PROSE}</article></body></html>"
+    )
+    assert extract_article(written, url=BASE).published == dt.date(2025, 6, 2)

@@ -35,6 +35,7 @@ MAX_TITLE_CHARS = 300
 _FEED_ROOT = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)[\s>]", re.S
 )
+_XML_DECLARATION = re.compile(r"\A\ufeff?\s*<\?xml[^>]*\?>")
 _BYLINE = re.compile(r"(?:by|written by|words by)\s+(?P<names>[^|·—]+?)\s*(?:[|·—]\s*(?P<rest>.*))?", re.IGNORECASE)
 _PERSON = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-ſА-ЯІЇЄҐ][\w'’.-]+(?:\s+[A-ZÀ-ÖØ-ÞĀ-ſА-ЯІЇЄҐ][\w'’.-]+){1,3}")
 _NAME_SEPARATORS = re.compile(r"\s*(?:,|\band\b|&)\s*")
@@ -79,6 +80,9 @@ def extract_article(html: str, *, url: str | None = None) -> ExtractedArticle:
     """Extract the article of an HTML page; NotAnArticle when the page has none."""
     if looks_like_feed(html[:2048].encode("utf-8", "replace")):
         raise NotAnArticle("This link is a news feed, not an article; follow it with `talksbot poll` or FEEDS.")
+    # An XHTML page opens with an XML declaration naming its encoding; the text is decoded already, and lxml
+    # refuses a decoded string that still declares one.
+    html = _XML_DECLARATION.sub("", html, count=1)
     try:
         tree = lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError):

@@ -125,7 +125,8 @@ def read_page_metadata(tree: HtmlElement, base_url: str | None) -> PageMetadata:
         meta.headline = _text(article.get("headline") or article.get("name"))
         meta.authors = _people(article.get("author"))
         meta.source = _name(article.get("publisher"))
-        meta.published = _iso_date(_text(article.get("datePublished")))
+        stated = _text(article.get("datePublished"))
+        meta.published = _iso_date(stated) or parse_date_text(stated)
         meta.paywalled = _is_false(article.get("isAccessibleForFree"))
     meta.source = meta.source or tags.get("og:site_name", "") or tags.get("application-name", "")
     if looks_like_host(meta.source):
@@ -267,11 +268,18 @@ def _itemprop_date(tree: HtmlElement) -> dt.date | None:
 
 
 def _byline_time(tree: HtmlElement) -> dt.date | None:
-    """A <time datetime> inside the article's byline, dateline or header, if the page has one."""
+    """A <time datetime> in the article's byline or dateline, or in the header of its <article>.
+
+    Not any <time>: a site header showing today's date, or a "related stories" list, is not this
+    article's publication date.
+    """
     for elem in tree.xpath("//time[@datetime]"):
-        for ancestor in list(elem.iterancestors())[:4]:
+        ancestors = list(elem.iterancestors())
+        near = ancestors[:4]
+        in_article = any(a.tag == "article" for a in ancestors)
+        for ancestor in near:
             marker = f"{ancestor.get('class', '')} {ancestor.get('id', '')}".lower()
-            if ancestor.tag == "header" or _BYLINE_CONTAINER.search(marker):
+            if _BYLINE_CONTAINER.search(marker) or (ancestor.tag == "header" and in_article):
                 return _iso_date(elem.get("datetime", ""))
     return None
 
