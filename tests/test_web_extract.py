@@ -244,3 +244,21 @@ def test_a_date_in_the_articles_own_header_or_a_written_out_json_ld_date_is_used
         f"<body><article><h1>Talks resume</h1>{PROSE}</article></body></html>"
     )
     assert extract_article(written, url=BASE).published == dt.date(2025, 6, 2)
+
+
+def test_json_ld_graph_references_to_the_author_and_publisher_are_followed():
+    """A WordPress/Yoast @graph gives author and publisher as {"@id": ...}: the named objects are read."""
+    graph = (
+        '{"@context": "https://schema.org", "@graph": ['
+        '{"@type": "Organization", "@id": "https://p.example/#org", "name": "Pontic Post"},'
+        '{"@type": "Person", "@id": "https://p.example/#/person/7", "name": "Irina Volkova"},'
+        '{"@type": "WebPage", "@id": "https://p.example/talks/"},'
+        '{"@type": "NewsArticle", "headline": "Talks resume", "datePublished": "2025-06-02T09:00:00+00:00",'
+        ' "author": {"@id": "https://p.example/#/person/7"}, "publisher": {"@id": "https://p.example/#org"}}]}'
+    )
+    page = (
+        f'<html><head><title>Talks resume</title><script type="application/ld+json">{graph}</script></head>'
+        f"<body><article><h1>Talks resume</h1>{PROSE}</article></body></html>"
+    )
+    article = extract_article(page, url=BASE)
+    assert (article.author, article.source, article.published) == ("Irina Volkova", "Pontic Post", dt.date(2025, 6, 2))

@@ -118,13 +118,16 @@ class PageMetadata:
 def read_page_metadata(tree: HtmlElement, base_url: str | None) -> PageMetadata:
     """Read JSON-LD, meta tags, the canonical link and a byline <time> from a parsed page."""
     meta = PageMetadata()
-    article = _main_jsonld_object(tree)
+    objects = list(_jsonld_objects(tree))
+    article = next((o for o in objects if any(t.lower() in ARTICLE_TYPES for t in _types(o))), None)
     tags = _meta_tags(tree)
     if article is not None:
+        # Yoast and others give the author and publisher as {"@id": ...} references into the @graph.
+        by_id = {o["@id"]: o for o in objects if isinstance(o.get("@id"), str)}
         meta.kind = _types(article)[0] if _types(article) else ""
         meta.headline = _text(article.get("headline") or article.get("name"))
-        meta.authors = _people(article.get("author"))
-        meta.source = _name(article.get("publisher"))
+        meta.authors = _people(_resolve(article.get("author"), by_id))
+        meta.source = _name(_resolve(article.get("publisher"), by_id))
         stated = _text(article.get("datePublished"))
         meta.published = _iso_date(stated) or parse_date_text(stated)
         meta.paywalled = _is_false(article.get("isAccessibleForFree"))
@@ -192,12 +195,13 @@ def _types(obj: dict) -> list[str]:
     return [k for k in kinds if isinstance(k, str)]
 
 
-def _main_jsonld_object(tree: HtmlElement) -> dict | None:
-    """The page's own article object: the first JSON-LD object whose type is an article type."""
-    for obj in _jsonld_objects(tree):
-        if any(t.lower() in ARTICLE_TYPES for t in _types(obj)):
-            return obj
-    return None
+def _resolve(value: object, by_id: dict[str, dict]) -> object:
+    """A JSON-LD value with {"@id": ...} references (alone) replaced by the objects they name."""
+    if isinstance(value, list):
+        return [_resolve(v, by_id) for v in value]
+    if isinstance(value, dict) and set(value) == {"@id"} and value["@id"] in by_id:
+        return by_id[value["@id"]]
+    return value
 
 
 def _text(value: object) -> str:
