@@ -35,7 +35,7 @@ from .errors import FetchFailed, WebError
 
 __all__ = ["USER_AGENT", "Connector", "FetchLimits", "Fetched", "Fetcher"]
 
-USER_AGENT = "talksbot/0.1 (news article indexer; +https://github.com/)"
+USER_AGENT = "talksbot/0.1 (news article indexer)"
 MiB = 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
