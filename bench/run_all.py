@@ -31,6 +31,7 @@ SCRIPTS = (
     "sharding",
     "startup",
     "threads",
+    "web_ingest",
 )
 HERE = Path(__file__).resolve().parent
 

@@ -1,4 +1,4 @@
-"""The `talksbot` command: index, ask, eval, run the Discord bot, sync its commands.
+"""The `talksbot` command: index, ask, add, poll, eval, run the Discord bot, sync its commands.
 
 Exit status: 0 on success (whether or not a passage was found), 2 for a usage error, an
 invalid question or a bad setting, 1 for any other failure. Errors are one line on stderr;
@@ -19,7 +19,15 @@ from typing import TextIO
 
 from index import MAX_QUESTION_CHARS, InvalidQuestion, ProgressFactory, TalksbotError, clean_question
 
-from .render_text import render_answer_json, render_answer_text, render_error_json, render_sync_report
+from .logs import quiet_extraction_libraries
+from .render_text import (
+    render_add_report,
+    render_answer_json,
+    render_answer_text,
+    render_error_json,
+    render_poll_report,
+    render_sync_report,
+)
 from .runner import build_service
 from .settings import Settings, SettingsError
 
@@ -116,6 +124,36 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         except TalksbotError as err:
             print(render_error_json(question, str(err)), flush=True)
     return EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot add: save links and local files as articles, then reindex once."""
+    service = build_service(settings)
+    report = service.add_sources(args.sources, overwrite=args.overwrite)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(render_add_report(report, settings.documents_dir, args.sources))
+    return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot poll: read feeds, add their new on-topic items, reindex once."""
+    feeds = args.feeds or list(settings.feeds)
+    if not feeds:
+        raise UsageError("give one or more FEED links, or set FEEDS in .env.")
+    service = build_service(settings)
+    built = service.start(warm_up=False, on_build=lambda reason: _eprint(f"talksbot: {reason} ..."))
+    if built is not None:  # items are judged against what is indexed: the index must exist first
+        _eprint(render_sync_report(built))
+    report = service.poll_feeds(
+        feeds, on_wait=lambda: _eprint("talksbot: another process is polling the feeds; waiting for it ...")
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(render_poll_report(report, settings.documents_dir))
+    return EXIT_FAILURE if report.failed else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -216,6 +254,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_ask)
 
     p = sub.add_parser(
+        "add",
+        help="add articles from links or local files, then reindex",
+        description="Fetch each link (or read each local .md, .txt or .html file), save its article in the "
+        "documents folder with the attribution the page states, then reindex once. The same link, its "
+        "canonical address or the same text again adds nothing. Links to loopback and private-network "
+        "addresses are refused unless ALLOW_PRIVATE_URLS=1. Exit 1 when any source failed.",
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="an http(s) link or a .md, .txt or .html file")
+    folders(p)
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an article already there (same link, text or file name)"
+    )
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser(
+        "poll",
+        help="read news feeds and add their new on-topic articles",
+        description="Read each RSS or Atom feed (default: FEEDS), add the items not seen before that are on "
+        "the corpus's topic (FEED_MIN_SIMILARITY, FEED_KEYWORDS), then reindex once. Items already seen are "
+        "never fetched again. Exit 1 when a feed or an item failed.",
+    )
+    p.add_argument("feeds", nargs="*", metavar="FEED", help="feed links (default: the FEEDS setting)")
+    folders(p)
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(handler=cmd_poll)
+
+    p = sub.add_parser(
         "eval",
         help="measure answer quality on an evaluation set",
         description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, highlight accuracy, verbatim and "
@@ -267,6 +333,7 @@ def _configure_logging(verbose: bool, debug: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not debug:
         logging.getLogger("faiss").setLevel(logging.WARNING)
+        quiet_extraction_libraries()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

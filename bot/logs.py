@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from .settings import Settings
 
-__all__ = ["RedactingFormatter", "bot_logging"]
+__all__ = ["RedactingFormatter", "bot_logging", "quiet_extraction_libraries"]
 
 # discord.py's own line format, without its colours.
 PLAIN_FORMAT = logging.Formatter("[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{")
@@ -41,6 +41,17 @@ def wants_colour(stream: object) -> bool:
     return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
 
 
+# The extraction libraries log their heuristics' doubts ("discarding data", "parsed tree length") at
+# WARNING; a page talksbot refuses says why in its own sentence instead.
+_CHATTY_LIBRARIES = ("trafilatura", "htmldate", "courlan", "justext", "readability", "charset_normalizer")
+
+
+def quiet_extraction_libraries() -> None:
+    """Keep trafilatura and its helpers' warnings out of the log and the terminal (errors still show)."""
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 @contextlib.contextmanager
 def bot_logging(settings: Settings, level: str | None = None) -> Iterator[None]:
     """discord.py's log format on stderr, one handler (not two), secrets redacted; restored afterwards."""
@@ -58,6 +69,8 @@ def bot_logging(settings: Settings, level: str | None = None) -> Iterator[None]:
         level=getattr(logging, level or settings.log_level),
         root=True,
     )
+    if (level or settings.log_level) != "DEBUG":
+        quiet_extraction_libraries()
     ours = list(root.handlers)
     for handler in ours:
         handler.setFormatter(RedactingFormatter(handler.formatter, [settings.discord_token.get()]))

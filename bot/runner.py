@@ -18,7 +18,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from index import Embedder, Engine, SearchConfig
+from index.web import FeedState, Fetcher, FetchLimits
 
+from .ingest import FeedPolicy
 from .logs import bot_logging
 from .service import Service
 from .settings import Settings
@@ -26,7 +28,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .client import ShardedTalksBot, TalksBot
 
-__all__ = ["build_engine", "build_service", "create_bot", "run_bot", "sync_commands"]
+__all__ = ["build_engine", "build_fetcher", "build_service", "create_bot", "run_bot", "sync_commands"]
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,28 @@ def build_engine(settings: Settings, *, embedder: Embedder | None = None) -> Eng
 
 def build_service(settings: Settings, *, engine: Engine | None = None) -> Service:
     """The service every face calls, over the given engine or one built from the settings."""
-    return Service(engine if engine is not None else build_engine(settings))
+    return Service(
+        engine if engine is not None else build_engine(settings),
+        fetcher=build_fetcher(settings),
+        # Beside the index generations, never inside one: a rebuild must not forget what was seen.
+        feed_state=FeedState(settings.index_dir / "feeds"),
+        feed_policy=FeedPolicy(
+            keywords=settings.feed_keywords,
+            min_similarity=settings.feed_min_similarity,
+            # A failing feed skips at least the next round, then waits twice as long after each failure.
+            retry_base_seconds=2 * settings.feed_poll_minutes * 60.0,
+        ),
+        feeds=settings.feeds,
+    )
+
+
+def build_fetcher(settings: Settings) -> Fetcher:
+    """The guarded HTTP fetcher for links and feeds (ALLOW_PRIVATE_URLS, FETCH_TIMEOUT_SECONDS)."""
+    timeout = settings.fetch_timeout_seconds
+    return Fetcher(
+        allow_private=settings.allow_private_urls,
+        limits=FetchLimits(connect_seconds=min(10.0, timeout), total_seconds=timeout),
+    )
 
 
 def create_bot(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from index import DEFAULT_MODEL, TalksbotError
+from index.web import DEFAULT_MIN_SIMILARITY, WebError, check_url
 
 # Answer scores stay below about 1.3 (cosines plus small bonuses): a higher threshold would refuse everything.
 MAX_MIN_SCORE = 1.5
@@ -73,6 +75,24 @@ DOCUMENTED = {
     "SHARD_IDS": ("", "Comma-separated shard ids this process runs (with a numeric SHARD_COUNT); empty for all."),
     "TORCH_THREADS": ("", "CPU threads for the model; empty for all cores."),
     "LOG_LEVEL": ("INFO", "Logging level of the bot (DEBUG, INFO, WARNING, ERROR)."),
+    # Articles from the web (bot/ingest.py, index/web/).
+    "FEEDS": ("", "RSS or Atom feed links, separated by commas or spaces, polled by `talksbot poll` and the bot."),
+    "FEED_POLL_MINUTES": ("30", "How often the running bot polls FEEDS, in minutes (fractions allowed)."),
+    "FEED_KEYWORDS": ("", "Comma-separated words a feed item must mention (at a word start, any case) to be added."),
+    "FEED_MIN_SIMILARITY": (
+        "",
+        f"How close a feed item must be to the indexed articles to be added; empty for {DEFAULT_MIN_SIMILARITY:.2f} "
+        "(calibrated on tests/web/topic/), 0 to add every item.",
+    ),
+    "ANNOUNCE_CHANNEL_ID": (
+        "",
+        "A channel id: each article the bot adds is announced there (title, outlet, date, link).",
+    ),
+    "ALLOW_PRIVATE_URLS": (
+        "0",
+        "1 to let links reach loopback and private-network addresses (a trusted intranet, tests); not on a public bot.",
+    ),
+    "FETCH_TIMEOUT_SECONDS": ("30", "Time limit for fetching one page or feed, redirects included."),
 }
 
 
@@ -94,6 +114,13 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     torch_threads: int | None = None
     log_level: str = "INFO"
+    feeds: tuple[str, ...] = ()
+    feed_poll_minutes: float = 30.0
+    feed_keywords: tuple[str, ...] = ()
+    feed_min_similarity: float = DEFAULT_MIN_SIMILARITY
+    announce_channel_id: int | None = None
+    allow_private_urls: bool = False
+    fetch_timeout_seconds: float = 30.0
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, env_file: Path | str | None = ".env") -> Settings:
@@ -121,6 +148,13 @@ class Settings:
             shard_ids=_shard_ids(get("SHARD_IDS"), shard_count),
             torch_threads=_optional_int(get("TORCH_THREADS"), "TORCH_THREADS"),
             log_level=_log_level(get("LOG_LEVEL")),
+            feeds=_feeds(get("FEEDS")),
+            feed_poll_minutes=_positive_float(get("FEED_POLL_MINUTES") or "30", "FEED_POLL_MINUTES"),
+            feed_keywords=tuple(k for k in (w.strip() for w in get("FEED_KEYWORDS").split(",")) if k),
+            feed_min_similarity=_similarity(get("FEED_MIN_SIMILARITY")),
+            announce_channel_id=_optional_int(get("ANNOUNCE_CHANNEL_ID"), "ANNOUNCE_CHANNEL_ID"),
+            allow_private_urls=_bool(get("ALLOW_PRIVATE_URLS"), "ALLOW_PRIVATE_URLS"),
+            fetch_timeout_seconds=_positive_float(get("FETCH_TIMEOUT_SECONDS") or "30", "FETCH_TIMEOUT_SECONDS"),
         )
 
     def replace(self, **changes: object) -> Settings:
@@ -215,3 +249,26 @@ def _log_level(raw: str) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {raw!r}.")
     return level
+
+
+def _feeds(raw: str) -> tuple[str, ...]:
+    """FEEDS: links separated by commas or white space, each a well-formed http(s) link."""
+    links = [part for part in re.split(r"[\s,]+", raw) if part]
+    for link in links:
+        try:
+            check_url(link)
+        except WebError as err:
+            raise SettingsError(f"FEEDS: {err}") from None
+    return tuple(dict.fromkeys(links))
+
+
+def _similarity(raw: str) -> float:
+    if not raw:
+        return DEFAULT_MIN_SIMILARITY
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"FEED_MIN_SIMILARITY must be a number from 0 to 1 (empty for the default), got {raw!r}.")
+    return value

@@ -18,7 +18,6 @@ killed at any point leaves ``CURRENT`` naming a complete generation.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -28,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import IndexBusy, IndexCorrupt, IndexStoreError
+from ..filelock import holding, open_lock_file
 from . import record
 from .files import fsync_path, sha256, write_error
 from .manifest import read_manifest
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CURRENT_NAME = "CURRENT"
 LOCK_NAME = ".lock"
+BUSY = "A reindex is already running; try again when it has finished."
 KEEP_GENERATIONS = 2
 _GENERATION_NAME = re.compile(r"gen-\d{6}")
 
@@ -129,21 +130,11 @@ class GenerationFolder:
         """Hold the single-writer lock; wait for it, or raise IndexBusy when ``wait`` is False."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = open_lock_file(self.directory / LOCK_NAME)
         except OSError as err:
             raise write_error(err, self.directory) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if not wait:
-                    raise IndexBusy("A reindex is already running; try again when it has finished.") from None
-                if on_wait:
-                    on_wait()
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        with holding(fd, wait=wait, on_wait=on_wait, busy=lambda: IndexBusy(BUSY)):
             yield
-        finally:
-            os.close(fd)  # closing releases the flock, as does the process dying
 
     def new_staging(self) -> Path:
         """A fresh, empty staging folder for the next generation (created now, so a bad folder fails early)."""

@@ -144,6 +144,35 @@ def text_channel_payload(
     }
 
 
+def overwrite_payload(target_id: int | str, *, kind: int = 0, allow: int = 0, deny: int = 0) -> dict[str, Any]:
+    """A channel permission overwrite for a role (``kind`` 0) or a member (1)."""
+    return {"id": str(target_id), "type": kind, "allow": str(allow), "deny": str(deny)}
+
+
+def channel_permissions(
+    guild_id: int, roles: list[dict[str, Any]], member_roles: list[str], member_id: int, channel: dict[str, Any]
+) -> int:
+    """A member's permissions in a channel, computed as Discord documents it (base, then overwrites)."""
+    by_id = {r["id"]: int(r["permissions"]) for r in roles}
+    base = by_id.get(str(guild_id), 0)
+    for role_id in member_roles:
+        base |= by_id.get(str(role_id), 0)
+    if base & PERM_ADMINISTRATOR:
+        return (1 << 53) - 1
+    overwrites = {
+        (o["type"], o["id"]): (int(o["allow"]), int(o["deny"])) for o in channel.get("permission_overwrites", [])
+    }
+    allow, deny = overwrites.get((0, str(guild_id)), (0, 0))
+    perms = (base & ~deny) | allow
+    role_allow = role_deny = 0
+    for role_id in member_roles:
+        a, d = overwrites.get((0, str(role_id)), (0, 0))
+        role_allow, role_deny = role_allow | a, role_deny | d
+    perms = (perms & ~role_deny) | role_allow
+    allow, deny = overwrites.get((1, str(member_id)), (0, 0))
+    return (perms & ~deny) | allow
+
+
 def category_payload(channel_id: int, guild_id: int, name: str, position: int = 0) -> dict[str, Any]:
     """A guild category object (type 4)."""
     return {

@@ -393,6 +393,29 @@ class FakeDiscord(InteractionDriver):
         """The role object with this name."""
         return next(r for r in self.roles if r["name"] == name)
 
+    def add_text_channel(self, name: str, *, bot_denied: int = 0) -> int:
+        """Add a text channel (before the bot connects, so GUILD_CREATE carries it); returns its id.
+
+        ``bot_denied`` is a permission bitfield the channel denies the bot's role (e.g.
+        ``PERM_SEND_MESSAGES``): messages the bot posts there then get Discord's 403.
+        """
+        channel_id = self.snowflake()
+        channel = models.text_channel_payload(
+            channel_id, self.guild_id, name, parent_id=self.category_id, position=len(self.channels)
+        )
+        if bot_denied:
+            channel["permission_overwrites"] = [models.overwrite_payload(self.bot_role_id, deny=bot_denied)]
+        self.channels.append(channel)
+        return channel_id
+
+    def bot_permissions_in(self, channel_id: int) -> int:
+        """The bot's permissions in a channel of the guild (roles, then the channel's overwrites)."""
+        channel = self._channel(channel_id)
+        member = self.members[self.bot_user_id]
+        if channel is None:
+            return 0
+        return models.channel_permissions(self.guild_id, self.roles, member["roles"], self.bot_user_id, channel)
+
     @property
     def text_channel(self) -> dict[str, Any]:
         """The guild's text channel object."""
@@ -1130,12 +1153,28 @@ class FakeDiscord(InteractionDriver):
             return None, self._event(_error(404, 10003, "Unknown Channel"), ctx.route, None)
         return int(ch["id"]), None
 
+    def _missing_access(self, ctx: _Ctx, cid: int, body: dict[str, Any] | None) -> Reply | None:
+        """Discord's 403s for a bot that may not see a channel (50001) or post there (50013)."""
+        perms = self.bot_permissions_in(cid)
+        if not perms & models.PERM_VIEW_CHANNEL:
+            return self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
+        if body is None:
+            return None
+        if not perms & models.PERM_SEND_MESSAGES:
+            return self._event(_error(403, 50013, "Missing Permissions"), ctx.route, None)
+        if body.get("embeds") and not body.get("content") and not perms & models.PERM_EMBED_LINKS:
+            return self._event(_error(403, 50013, "Missing Permissions"), ctx.route, None)
+        return None
+
     def _h_create_message(self, ctx: _Ctx) -> Reply:
         """POST /channels/{id}/messages."""
         cid, err = self._channel_or_404(ctx)
         if err or cid is None:
             return err  # type: ignore[return-value]
         body = ctx.body if isinstance(ctx.body, dict) else {}
+        refused = self._missing_access(ctx, cid, body)
+        if refused is not None:
+            return refused
         problems = ctx.problems + self._message_checks(
             body, ctx.files, creating=True, allowed_flags=_CREATE_FLAGS & ~MESSAGE_FLAG_EPHEMERAL
         )
@@ -1198,7 +1237,8 @@ class FakeDiscord(InteractionDriver):
         cid, err = self._channel_or_404(ctx)
         if err or cid is None:
             return err  # type: ignore[return-value]
-        return Reply(200, copy.deepcopy(self._channel(cid)))
+        refused = self._missing_access(ctx, cid, None)
+        return refused if refused is not None else Reply(200, copy.deepcopy(self._channel(cid)))
 
 
 # ---------------------------------------------------------------------------
