@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also publish the slash commands globally at start (slow to propagate; rate-limited)",
     )
-    p.set_defaults(handler=cmd_run)
+    p.set_defaults(handler=cmd_run, bot_settings=True)
 
     p = sub.add_parser(
         "sync-commands",
@@ -258,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--global", dest="global_", action="store_true", help="publish globally")
     target.add_argument("--guild", type=int, metavar="ID", help="publish to this guild only")
-    p.set_defaults(handler=cmd_sync_commands)
+    p.set_defaults(handler=cmd_sync_commands, bot_settings=True)
     return parser
 
 
@@ -281,11 +281,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose, args.debug)
     started = time.perf_counter()
     try:
-        settings = Settings.load(env_file=args.env_file)
+        # Only the commands that run the bot read its settings (bot/settings.py says why).
+        settings = Settings.load(env_file=args.env_file, bot=getattr(args, "bot_settings", False))
         settings = settings.replace(
             documents_dir=_path(getattr(args, "documents", None)),
             index_dir=_path(getattr(args, "index_dir", None)),
         )
+        if hasattr(args, "index_dir"):  # the commands that read the documents folder and the index
+            settings.check_folders()
         return int(args.handler(args, settings))
     except (InvalidQuestion, SettingsError, UsageError) as err:
         _eprint(f"talksbot: {err}")

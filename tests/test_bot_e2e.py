@@ -37,7 +37,7 @@ def test_ask_quotes_the_right_passage_verbatim_with_attribution(bot_env):
     body = (base / "documents" / REUTERS).read_text(encoding="utf-8")
     assert quote in body and "Ukraine becomes a neutral state" in quote
     assert "**" in embed["description"]  # the best sentence is bold
-    assert embed["author"]["name"] == "2025-05-17 · Reuters · Tom Balmforth"
+    assert embed["author"]["name"] == "2025-05-17 · Reuters (unverified) · Tom Balmforth"
     assert embed["title"].startswith("Russia demanded Ukraine")
     assert "relevance" in embed["footer"]["text"]
     assert rec.ack_latency < 3.0
@@ -76,7 +76,7 @@ def test_sources_lists_both_seed_articles(h):
     text = embed_text(final)
     assert "Indexed articles (2)" in text
     assert "Russia demanded Ukraine quit four regions" in text and "unattributed rewrite" in text
-    assert "2025-05-17 · Reuters · Tom Balmforth" in text and "undated · unknown" in text
+    assert "2025-05-17 · Reuters (unverified) · Tom Balmforth" in text and "undated · unknown" in text
     assert "passages" in text
 
 
