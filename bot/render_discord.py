@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -27,10 +28,15 @@ from index import Answer, DocumentInfo, Hit, IndexStats, SyncReport
 from .attribution import attribute
 from .render_text import attribution
 
+if TYPE_CHECKING:
+    from .service import AddedArticle
+
 __all__ = [
     "ACCENT",
     "escape",
+    "escape_within",
     "render_about_embed",
+    "render_added_article_embed",
     "render_alternatives_embeds",
     "render_answer_embed",
     "render_error_embed",
@@ -326,6 +332,24 @@ def _listing(items: list[str], limit: int, most: int = 8) -> str:
     if len(shown) < len(items):
         value += f"\n… and {len(items) - len(shown)} more"
     return value.lstrip("\n")
+
+
+def render_added_article_embed(added: AddedArticle, *, uploaded_as: str) -> discord.Embed:
+    """The /add-article reply: what was added under which name, and what it replaced, then the reindex report."""
+    verb = "Replaced" if added.replaced else "Added"
+    embed = render_reindex_embed(added.report, title=f"{verb} an article")
+    title = f"**{escape_within(added.title, 600)}**"
+    if not added.replaced:
+        head = f"Added {title} as `{added.name}`"
+    elif added.replaced_title:
+        head = f"Replaced **{escape_within(added.replaced_title, 600)}** in `{added.name}` with {title}"
+    else:
+        head = f"Replaced `{added.name}` (it held no readable article) with {title}"
+    lines = [f"{head}: {added.passages} passages indexed."]
+    if added.renamed:
+        lines.append(f"The upload was called {escape_within(uploaded_as, 200)}; it was saved under a safe name.")
+    embed.description = "\n".join([*lines, embed.description or ""])
+    return embed
 
 
 def render_error_embed(message: str) -> discord.Embed:

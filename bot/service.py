@@ -56,6 +56,8 @@ class AddedArticle:
     replaced: bool  # an article of the same name was there and has been replaced
     passages: int  # passages indexed for it
     report: SyncReport
+    replaced_title: str = ""  # the title of the article it replaced ("" if none, or not a readable article)
+    renamed: bool = False  # saved under a safe name that differs from the uploaded one
 
 
 class Service:
@@ -207,4 +209,6 @@ class Service:
             replaced=prepared.replaces,
             passages=passages,
             report=report,
+            replaced_title=prepared.replaced_title,
+            renamed=prepared.renamed,
         )

@@ -68,7 +68,8 @@ def clean_url(raw: str) -> str:
     if parts.fragment:
         url += "#" + _encode(parts.fragment)
     if len(url) > MAX_URL_CHARS:
-        raise BadUrl(f"url is {len(url):,} characters long once encoded (at most {MAX_URL_CHARS:,}, Discord's limit)")
+        encoded = " once encoded" if len(url) > len(text) else ""
+        raise BadUrl(f"url is {len(url):,} characters long{encoded} (at most {MAX_URL_CHARS:,}, Discord's limit)")
     return url
 
 

@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from ..errors import NotAllowed
 from ..permissions import may_change_index
-from ..render_discord import escape, render_reindex_embed
+from ..render_discord import render_added_article_embed, render_reindex_embed
 from ..service import Service
 from ..settings import Settings
 from ..uploads import UploadRejected
@@ -93,12 +93,7 @@ class AdminCog(commands.Cog):
             ) from None
         await self.service.wait_ready()
         added = await asyncio.to_thread(self.service.add_article, file.filename, data, overwrite=overwrite)
-        verb = "Replaced" if added.replaced else "Added"
-        embed = render_reindex_embed(added.report, title=f"{verb} an article")
-        embed.description = (
-            f"{verb} **{escape(added.title)}** as `{added.name}`: {added.passages} passages indexed.\n"
-            + (embed.description or "")
-        )
+        embed = render_added_article_embed(added, uploaded_as=file.filename)
         await interaction.followup.send(embed=embed, ephemeral=True)
 
 
