@@ -14,10 +14,17 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
-from index import MAX_QUESTION_CHARS, InvalidQuestion, ProgressFactory, TalksbotError, clean_question
+from index import (
+    MAX_QUESTION_CHARS,
+    InvalidQuestion,
+    ProgressFactory,
+    TalksbotError,
+    clean_question,
+    staging_removed_on_sigterm,
+)
 
 from .render_text import render_answer_json, render_answer_text, render_error_json, render_sync_report
 from .runner import build_service
@@ -28,6 +35,11 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+# Batch mode reads one stdin line at most this long: a question is at most 500 characters once its
+# spacing is tidied, so this leaves room for padding while one huge line cannot take the memory.
+MAX_STDIN_LINE_CHARS = 64 * 1024
+# An error line repeats at most this much of the question it refuses.
+MAX_ECHO_CHARS = MAX_QUESTION_CHARS
 
 
 class UsageError(TalksbotError):
@@ -108,14 +120,36 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
             print(render_answer_text(answer, color=color, documents=service.stats().documents))
         return EXIT_OK
-    for line in sys.stdin:
-        question = line.rstrip("\r\n")
+    for question, whole in stdin_lines(sys.stdin):
         try:
+            if not whole:
+                limits = f"over {MAX_STDIN_LINE_CHARS:,} characters; at most {MAX_QUESTION_CHARS}"
+                raise InvalidQuestion(f"The question is too long ({limits}).")
             answer = service.answer(question, since=since, alternatives=args.alternatives)
             print(render_answer_json(answer), flush=True)
         except TalksbotError as err:
-            print(render_error_json(question, str(err)), flush=True)
+            print(render_error_json(_echo(question), str(err)), flush=True)
     return EXIT_OK
+
+
+def stdin_lines(stream: TextIO) -> Iterator[tuple[str, bool]]:
+    """Each line of ``stream`` without its line break, and whether it is whole.
+
+    A line is read at most MAX_STDIN_LINE_CHARS long; the rest of a longer one is read in pieces
+    of that size and dropped, so one enormous line costs no more memory than a short one.
+    """
+    while line := stream.readline(MAX_STDIN_LINE_CHARS + 1):
+        if line.endswith("\n") or len(line) <= MAX_STDIN_LINE_CHARS:
+            yield line.rstrip("\r\n"), True
+            continue
+        while (rest := stream.readline(MAX_STDIN_LINE_CHARS)) and not rest.endswith("\n"):
+            pass
+        yield line, False
+
+
+def _echo(question: str) -> str:
+    """The question as an error line repeats it: cut after MAX_ECHO_CHARS characters."""
+    return question if len(question) <= MAX_ECHO_CHARS else question[:MAX_ECHO_CHARS] + "…"
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -289,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if hasattr(args, "index_dir"):  # the commands that read the documents folder and the index
             settings.check_folders()
-        return int(args.handler(args, settings))
+        with staging_removed_on_sigterm():  # `kill` or a service stop mid-reindex leaves no half-built folder
+            return int(args.handler(args, settings))
     except (InvalidQuestion, SettingsError, UsageError) as err:
         _eprint(f"talksbot: {err}")
         return EXIT_USAGE

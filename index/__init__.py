@@ -8,7 +8,8 @@ is re-exported here, and only here (tests/test_architecture.py holds bot/ to ``f
 - the frozen dataclasses that cross the boundary (``models``) and the errors (``errors``);
 - checking a question before anything loads (``clean_question``), reading an article's bytes
   (``parse_article``), making an article's link safe to show and naming its site (``safe_url``,
-  ``link_site``), and the evaluation harness behind `talksbot eval` (``evaluation``).
+  ``link_site``), removing unfinished index folders when the process gets SIGTERM
+  (``staging_removed_on_sigterm``), and the evaluation harness behind `talksbot eval` (``evaluation``).
 
 Everything else (documents, passages, embedder, store, search) is the engine's own business.
 """
@@ -31,6 +32,7 @@ from .errors import (
 from .models import Answer, Document, DocumentInfo, Hit, IndexStats, Passage, SkippedFile, SyncReport
 from .questions import MAX_QUESTION_CHARS, clean_question
 from .search import SearchConfig
+from .store import staging_removed_on_sigterm
 from .urls import MAX_URL_CHARS, link_site, safe_url
 
 __all__ = [
@@ -65,4 +67,5 @@ __all__ = [
     "link_site",
     "parse_article",
     "safe_url",
+    "staging_removed_on_sigterm",
 ]

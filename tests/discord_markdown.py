@@ -42,6 +42,11 @@ def visible_text(markdown: str) -> str:
     return "".join(t.ch for t in _tokens(markdown)).replace(_ZWSP, "")
 
 
+def reader_text(markdown: str) -> str:
+    """What the reader sees: escapes, zero-width spaces and the bot's '**' bold marks removed."""
+    return "".join(t.ch for t in _drop_bold(_tokens(markdown))).replace(_ZWSP, "")
+
+
 def plain_quote(description: str) -> str:
     """The passage back from an answer description: quote marks, the bot's bold, escapes and cut marks removed."""
     lines = []
