@@ -96,11 +96,11 @@ DOCUMENTED = {
     ),
     "ADMIN_ROLE_IDS": ("", "Comma-separated role ids allowed to /reindex and /add-article besides Manage Server."),
     "WATCH_DOCUMENTS": ("0", "1 to reindex by itself when files in DOCUMENTS_DIR change (same as run --watch)."),
-    "ASK_COOLDOWN_SECONDS": ("10", "Per-user cooldown window for /ask."),
-    "ASK_COOLDOWN_RATE": ("3", "How many /ask a user may send per cooldown window."),
+    "ASK_COOLDOWN_SECONDS": ("10", "Per-user cooldown window for /ask, in seconds (0.1 to 86,400)."),
+    "ASK_COOLDOWN_RATE": ("3", "How many /ask a user may send per cooldown window (1 to 1,000)."),
     "SHARD_COUNT": ("", "Number of gateway shards; empty for one, 'auto' for Discord's recommendation."),
     "SHARD_IDS": ("", "Comma-separated shard ids this process runs (with a numeric SHARD_COUNT); empty for all."),
-    "TORCH_THREADS": ("", "CPU threads for the model; empty for all cores."),
+    "TORCH_THREADS": ("", "CPU threads for the model, at most the cores here; empty for all cores."),
     "LOG_LEVEL": ("INFO", "Logging level of the bot (DEBUG, INFO, WARNING, ERROR)."),
 }
 

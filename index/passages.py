@@ -48,7 +48,7 @@ MAX_PASSAGES_PER_ARTICLE = 2_000
 # When an article has too many passages, those under this many word pieces are merged first.
 SHORT_PASSAGE_TOKENS = DEFAULT_MAX_TOKENS // 4
 # Sentence spans kept per merged passage (adjacent ones are joined): each costs a stored vector.
-MAX_MERGED_SENTENCES = 16
+MAX_MERGED_SENTENCES = 8
 
 TokenCounter = Callable[[str], int]
 

@@ -18,6 +18,7 @@ from fakediscord.openapi import embed_problems
 from bot.attribution import attribute
 from bot.render_discord import (
     escape,
+    render_added_article_embed,
     render_alternatives_embeds,
     render_answer_embed,
     render_error_embed,
@@ -25,6 +26,7 @@ from bot.render_discord import (
     render_sources_page,
 )
 from bot.render_text import render_answer_text
+from bot.service import AddedArticle
 from index import MAX_URL_CHARS, DocumentError, link_site, parse_article, safe_url
 from index.models import Answer, DocumentInfo, Hit, SkippedFile, SyncReport
 
@@ -241,6 +243,20 @@ def test_every_builder_stays_within_discords_limits_whatever_the_metadata_holds(
             render_alternatives_embeds(answer),
             [render_sources_page([(info, 3) for info in infos], page)[0] for page in (0, 1)],
             [render_reindex_embed(report)],
+            [
+                render_added_article_embed(
+                    AddedArticle(
+                        name="a.md",
+                        title=rng.choice(ODD_TEXT),
+                        replaced=rng.random() < 0.5,
+                        passages=3,
+                        report=report,
+                        replaced_title=rng.choice(ODD_TEXT),
+                        renamed=True,
+                    ),
+                    uploaded_as=rng.choice(ODD_TEXT),
+                )
+            ],
             [render_error_embed(rng.choice(ODD_TEXT) or "x")],
         ]
         for embeds in messages:
