@@ -38,8 +38,8 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 # Batch mode reads one stdin line at most this long: a question is at most 500 characters once its
 # spacing is tidied, so this leaves room for padding while one huge line cannot take the memory.
 MAX_STDIN_LINE_CHARS = 64 * 1024
-# An error line repeats at most this much of the question it refuses.
-MAX_ECHO_CHARS = MAX_QUESTION_CHARS
+# An error line repeats at most this much of the line it refuses (a few over-long questions whole).
+MAX_ECHO_CHARS = 2_000
 
 
 class UsageError(TalksbotError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from discord_helpers import embed_text, plain_quote, start_seed_bot
+from discord_markdown import visible_text
 from fakediscord import DiscordHarness
 
 from bot.commands.ask import PerUserCooldown
@@ -73,7 +74,7 @@ def test_more_sources_shows_the_next_passages_privately(h):
 def test_sources_lists_both_seed_articles(h):
     """/sources names every indexed article with outlet, date and passage count."""
     final = h.wait_final(h.slash("sources"), timeout=10)
-    text = embed_text(final)
+    text = visible_text(embed_text(final))  # as the reader sees it: escapes removed
     assert "Indexed articles (2)" in text
     assert "Russia demanded Ukraine quit four regions" in text and "unattributed rewrite" in text
     assert "2025-05-17 · Reuters (unverified) · Tom Balmforth" in text and "undated · unknown" in text

@@ -89,7 +89,7 @@ def test_one_huge_stdin_line_is_refused_in_a_short_line_without_taking_its_size_
         grown = _peak_rss(proc.pid) - before
         proc.stdin.close()
         assert proc.wait(timeout=120) == 0
-    assert len(error_line) < 2_000, len(error_line)
+    assert len(error_line) < 2_500, len(error_line)
     error = json.loads(error_line)
     assert set(error) == {"question", "error"} and "too long" in error["error"]
     assert error["question"].startswith("what did russia demand") and error["question"].endswith("…")
@@ -98,15 +98,17 @@ def test_one_huge_stdin_line_is_refused_in_a_short_line_without_taking_its_size_
 
 
 def test_an_over_long_question_in_a_batch_is_echoed_cut_short(monkeypatch, fake_embedder, tmp_path):
-    """An error line repeats at most 500 characters of a refused question, then '…'."""
+    """An error line repeats at most 2,000 characters of a refused question, then '…'."""
     copy_seed(tmp_path / "documents")
     monkeypatch.chdir(tmp_path)
     with in_process_cli(monkeypatch, fake_embedder) as cli:
-        code, out, _ = cli(["ask", "--json"], stdin="x" * 5_000 + "\n" + "y" * 70_000 + "\nneutral state\n")
+        stdin = "w" * 600 + "\n" + "x" * 5_000 + "\n" + "y" * 70_000 + "\nneutral state\n"
+        code, out, _ = cli(["ask", "--json"], stdin=stdin)
     assert code == 0
-    first, second, third = (json.loads(line) for line in out.splitlines())
-    assert first["question"] == "x" * 500 + "…" and "5,000 characters" in first["error"]
-    assert second["question"] == "y" * 500 + "…" and "over 65,536 characters" in second["error"]
+    short, first, second, third = (json.loads(line) for line in out.splitlines())
+    assert short["question"] == "w" * 600 and "600 characters" in short["error"]
+    assert first["question"] == "x" * 2_000 + "…" and "5,000 characters" in first["error"]
+    assert second["question"] == "y" * 2_000 + "…" and "over 65,536 characters" in second["error"]
     assert third["question"] == "neutral state" and "answer" in third
 
 

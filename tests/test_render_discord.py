@@ -17,9 +17,7 @@ from bot.render_discord import (
 )
 from index.models import Answer, DocumentInfo, Hit, IndexStats, SkippedFile, SyncReport
 
-DOC = DocumentInfo(
-    "a.md", "Title", "Reuters", "Tom Balmforth", dt.date(2025, 5, 17), "https://www.reuters.com/world/a"
-)
+DOC = DocumentInfo("a.md", "Title", "Reuters", "Tom Balmforth", dt.date(2025, 5, 17), "https://www.reuters.com/world/a")
 HUGE = DocumentInfo("b.md", "T" * 400, "S" * 300, "A" * 300, None, "")
 
 

@@ -43,7 +43,7 @@ def write_error(err: BaseException, where: Path) -> IndexStoreError:
         # mkdir of the index folder (or a staging folder in it) met a file where a folder must be.
         return IndexWriteError(
             f"Could not write the index in {where}: it (or a folder above it) is a file, not a folder. "
-            "Point INDEX_DIR (or --index-dir) at a folder; it is created when missing."
+            "Point INDEX_DIR (or --index-dir) at a folder (it is created when missing), then run `talksbot index`."
         )
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:
         why = "the disk is full"
