@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from index import Answer, DocumentInfo, Hit, SyncReport
 
+from .attribution import attribute
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
@@ -28,11 +30,8 @@ _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 
 def attribution(info: DocumentInfo) -> str:
-    """'2025-05-17 · Reuters · Tom Balmforth': date first, unknown parts left out, never invented."""
-    parts = [info.published.isoformat() if info.published else "undated", info.source or "unknown"]
-    if info.author:
-        parts.append(info.author)
-    return " · ".join(parts)
+    """'2025-05-17 · Reuters · Tom Balmforth': date first, the outlet as its link confirms it (bot/attribution.py)."""
+    return attribute(info).line()
 
 
 def _quote_with_highlight(hit: Hit, color: bool) -> str:
@@ -62,10 +61,11 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     a, b = hit.highlight
     if not color and (a, b) != (0, len(hit.quote)):
         lines += [f"Best sentence: {hit.quote[a:b]}", ""]
-    lines.append(f"— {attribution(hit.document)}")
-    lines.append(f"  {hit.document.title}")
-    if hit.document.url:
-        lines.append(f"  {hit.document.url}")
+    source = attribute(hit.document)
+    lines.append(f"— {source.line()}")
+    lines.append(f"  {source.title}")
+    if source.url:
+        lines.append(f"  {source.url}")
     relevance = f"relevance {hit.score:.2f}"
     lines.append(f"{_DIM}{relevance}{_RESET}" if color else relevance)
     if hit.also_reported_by:

@@ -7,7 +7,9 @@ is re-exported here, and only here (tests/test_architecture.py holds bot/ to ``f
   ``Embedder`` (the bundled model by default: ``SentenceTransformerEmbedder``);
 - the frozen dataclasses that cross the boundary (``models``) and the errors (``errors``);
 - checking a question before anything loads (``clean_question``), reading an article's bytes
-  (``parse_article``), and the evaluation harness behind `talksbot eval` (``evaluation``).
+  (``parse_article``), making an article's link safe to show and naming its site (``safe_url``,
+  ``link_site``), removing unfinished index folders when the process gets SIGTERM
+  (``staging_removed_on_sigterm``), and the evaluation harness behind `talksbot eval` (``evaluation``).
 
 Everything else (documents, passages, embedder, store, search) is the engine's own business.
 """
@@ -30,11 +32,14 @@ from .errors import (
 from .models import Answer, Document, DocumentInfo, Hit, IndexStats, Passage, SkippedFile, SyncReport
 from .questions import MAX_QUESTION_CHARS, clean_question
 from .search import SearchConfig
+from .store import staging_removed_on_sigterm
+from .urls import MAX_URL_CHARS, link_site, safe_url
 
 __all__ = [
     "ARTICLE_SUFFIXES",
     "DEFAULT_MODEL",
     "MAX_QUESTION_CHARS",
+    "MAX_URL_CHARS",
     "Answer",
     "Document",
     "DocumentError",
@@ -59,5 +64,8 @@ __all__ = [
     "SyncReport",
     "TalksbotError",
     "clean_question",
+    "link_site",
     "parse_article",
+    "safe_url",
+    "staging_removed_on_sigterm",
 ]

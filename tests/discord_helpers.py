@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import warnings
 from collections.abc import Callable
@@ -12,6 +11,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="'audioop' is deprecated", category=DeprecationWarning)
     import discord  # noqa: F401 - imported here first so later imports see it loaded
 
+from discord_markdown import plain_quote  # noqa: F401 - re-exported for the e2e tests
 from fakediscord import DiscordHarness
 
 from bot import create_bot
@@ -55,15 +55,6 @@ def start_seed_bot(
     harness = DiscordHarness(factory).start()
     harness.call(harness.client.service.wait_ready())
     return harness, engine
-
-
-def plain_quote(description: str) -> str:
-    """The passage text back from an answer embed: blockquote marks, bold, escapes and ellipses removed."""
-    lines = [line[2:] if line.startswith("> ") else line for line in description.split("\n")]
-    text = "\n".join(lines).replace("**", "")
-    text = text.replace("\u200b", "")
-    text = re.sub(r"\\(.)", r"\1", text)
-    return text.removeprefix("… ").removesuffix(" …")
 
 
 def embed_text(message: dict) -> str:

@@ -172,7 +172,7 @@ def test_a_missing_documents_folder_is_one_line_exit_1(tmp_path):
 def test_a_bad_setting_in_env_file_is_exit_2(tmp_path):
     """A malformed value in .env is named with what is expected."""
     (tmp_path / ".env").write_text("DISCORD_GUILD_ID=not-a-number\n")
-    proc = run("index", cwd=tmp_path)
+    proc = run("run", cwd=tmp_path)  # a bot setting: the bot's commands read it (index and ask do not)
     assert proc.returncode == 2 and "DISCORD_GUILD_ID must be a whole number" in proc.stderr
 
 
