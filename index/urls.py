@@ -2,8 +2,9 @@
 
 An article's ``url`` comes from whoever wrote its front matter (an upload, soon a fetched
 page), so it is parsed rather than pattern-matched: an ``http``/``https`` scheme, a real host
-name (IDNA-encoded, so a look-alike letter shows as ``xn--``; not an IP address, which names no
-site a reader could recognise), no user name or password (the
+name (IDNA-encoded, so a look-alike letter shows as ``xn--``) or an IPv4 address (shown as the
+site itself, so it vouches for no outlet; an IPv6 address needs brackets, which Markdown reads, and
+is refused), no user name or password (the
 ``https://reuters.com@evil.example/`` trick), a valid port, and at most 2,048 characters, the
 longest link Discord accepts in an embed. Every character that could end a Markdown link or
 start markup (brackets, parentheses, ``*``, ``|``, quotes, spaces, non-ASCII) is
@@ -90,7 +91,10 @@ def link_site(url: str) -> str:
     clean = safe_url(url)
     if not clean:
         return ""
-    labels = (urlsplit(clean).hostname or "").split(".")
+    host = urlsplit(clean).hostname or ""
+    if _is_ip(host):
+        return host  # an address is its own site: it names no outlet
+    labels = host.split(".")
     keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
     return ".".join(labels[-keep:])
 
@@ -101,7 +105,10 @@ def _ascii_host(host: str) -> str:
     if not host:
         raise BadUrl("url has no host name")
     if _is_ip(host):
-        raise BadUrl("url must name a site, not an IP address")
+        address = ipaddress.ip_address(host)
+        if address.version == 6:
+            raise BadUrl("url must name a site or an IPv4 address, not an IPv6 address (its brackets break links)")
+        return str(address)
     try:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
