@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
@@ -184,3 +184,21 @@ class Engine:
             if info.id == doc_id:
                 return snap.passage_counts.get(db_id, 0)
         return 0
+
+    def closeness(self, texts: Sequence[str], *, neighbours: int = 3) -> list[float | None]:
+        """How close each text is to what is indexed: the mean cosine of its nearest passages (None: nothing indexed).
+
+        The feed poller's on-topic judgement (bot/ingest.py) compares this with FEED_MIN_SIMILARITY.
+        """
+        try:
+            snap = self.searcher().snapshot
+        except IndexMissing:
+            return [None for _ in texts]
+        if not texts or snap.passage_total == 0:
+            return [None for _ in texts]
+        vectors = self.embedder.embed_queries(list(texts))
+        out: list[float | None] = []
+        for vector in vectors:
+            scores = [score for _id, score in snap.dense_search(vector, neighbours)]
+            out.append(sum(scores) / len(scores) if scores else None)
+        return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from discord_helpers import embed_text, plain_quote, start_seed_bot
+from discord_markdown import visible_text
 from fakediscord import DiscordHarness
 
 from bot.commands.ask import PerUserCooldown
@@ -37,7 +38,7 @@ def test_ask_quotes_the_right_passage_verbatim_with_attribution(bot_env):
     body = (base / "documents" / REUTERS).read_text(encoding="utf-8")
     assert quote in body and "Ukraine becomes a neutral state" in quote
     assert "**" in embed["description"]  # the best sentence is bold
-    assert embed["author"]["name"] == "2025-05-17 · Reuters · Tom Balmforth"
+    assert embed["author"]["name"] == "2025-05-17 · Reuters (unverified) · Tom Balmforth"
     assert embed["title"].startswith("Russia demanded Ukraine")
     assert "relevance" in embed["footer"]["text"]
     assert rec.ack_latency < 3.0
@@ -84,10 +85,10 @@ def test_more_sources_shows_the_next_passages_privately(h):
 def test_sources_lists_both_seed_articles(h):
     """/sources names every indexed article with outlet, date and passage count."""
     final = h.wait_final(h.slash("sources"), timeout=10)
-    text = embed_text(final)
+    text = visible_text(embed_text(final))  # as the reader sees it: escapes removed
     assert "Indexed articles (2)" in text
     assert "Russia demanded Ukraine quit four regions" in text and "unattributed rewrite" in text
-    assert "2025-05-17 · Reuters · Tom Balmforth" in text and "undated · unknown" in text
+    assert "2025-05-17 · Reuters (unverified) · Tom Balmforth" in text and "undated · unknown" in text
     assert "passages" in text
 
 

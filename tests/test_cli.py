@@ -184,6 +184,8 @@ def test_a_broken_file_is_reported_by_name_and_the_rest_indexed(workdir):
     proc = run("index", cwd=workdir)
     assert proc.returncode == 0
     assert "skipped broken.md: binary file" in proc.stdout
+    good = len([p for p in (workdir / "documents").iterdir() if p.name != "broken.md"])
+    assert f"{good} unchanged, 1 skipped" in proc.stdout.splitlines()[0]  # the first line does not claim it all indexed
     (workdir / "documents" / "broken.md").unlink()
 
 
@@ -213,7 +215,7 @@ def test_a_missing_documents_folder_is_one_line_exit_1(tmp_path):
 def test_a_bad_setting_in_env_file_is_exit_2(tmp_path):
     """A malformed value in .env is named with what is expected."""
     (tmp_path / ".env").write_text("DISCORD_GUILD_ID=not-a-number\n")
-    proc = run("index", cwd=tmp_path)
+    proc = run("run", cwd=tmp_path)  # a bot setting: the bot's commands read it (index and ask do not)
     assert proc.returncode == 2 and "DISCORD_GUILD_ID must be a whole number" in proc.stderr
 
 

@@ -18,7 +18,7 @@ from bot.render_discord import (
 )
 from index.models import Answer, DocumentInfo, Hit, IndexStats, SkippedFile, SyncReport
 
-DOC = DocumentInfo("a.md", "Title", "Reuters", "Tom Balmforth", dt.date(2025, 5, 17), "https://example.com/a")
+DOC = DocumentInfo("a.md", "Title", "Reuters", "Tom Balmforth", dt.date(2025, 5, 17), "https://www.reuters.com/world/a")
 HUGE = DocumentInfo("b.md", "T" * 400, "S" * 300, "A" * 300, None, "")
 
 
@@ -40,7 +40,7 @@ def test_the_answer_embed_shows_quote_bold_sentence_attribution_and_relevance():
     embed = render_answer_embed(Answer("q", hit(quote, (21, 51), also=(HUGE,)))).to_dict()
     assert embed["description"] == "> First sentence here. **The best sentence is this one.** Last one."
     assert embed["author"]["name"] == "2025-05-17 · Reuters · Tom Balmforth"
-    assert embed["url"] == "https://example.com/a" and embed["title"] == "Title"
+    assert embed["url"] == "https://www.reuters.com/world/a" and embed["title"] == "Title"
     assert "relevance 0.71" in embed["footer"]["text"] and "also reported by" in embed["footer"]["text"]
     assert plain_quote(embed["description"]) == quote
 

@@ -34,9 +34,9 @@ def test_defaults_are_safe_without_any_configuration(tmp_path):
     ("env", "message"),
     [
         ({"DISCORD_GUILD_ID": "abc"}, "DISCORD_GUILD_ID must be a whole number"),
-        ({"ADMIN_ROLE_IDS": "1, x"}, "ADMIN_ROLE_IDS must be a whole number"),
+        ({"ADMIN_ROLE_IDS": "1, x"}, "ADMIN_ROLE_IDS must be whole numbers"),
         ({"WATCH_DOCUMENTS": "maybe"}, "WATCH_DOCUMENTS must be 1 or 0"),
-        ({"ASK_COOLDOWN_SECONDS": "-1"}, "must be positive"),
+        ({"ASK_COOLDOWN_SECONDS": "-1"}, "ASK_COOLDOWN_SECONDS must be a number of seconds"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
         ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0,2"}, "between 0 and SHARD_COUNT-1"),
