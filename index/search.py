@@ -402,11 +402,13 @@ class Searcher:
         doc = anchor.passage.document
         rank = attribution_rank(doc)
         better: dict[str, DocumentInfo] = {}
+        story_cut = self.provenance.story_cut
         for cand in ranked:
             other = cand.passage.document
             if other.id in better or attribution_rank(other) <= rank:
                 continue
-            if self.provenance.aligned(anchor.passage, anchor.best_sentence, cand.passage) is not None:
+            value, _ = self.provenance.align(anchor.passage, anchor.best_sentence, cand.passage, cut=story_cut)
+            if value >= story_cut:
                 better[other.id] = other
         for original in sorted(better.values(), key=attribution_rank, reverse=True):
             if self.provenance.same_story(doc.id, original.id):
@@ -418,11 +420,15 @@ class Searcher:
     def _counterpart(
         self, asked: _Asked, anchor: _Candidate, original: DocumentInfo, ranked: list[_Candidate]
     ) -> _Candidate | None:
-        """The original's passage saying the anchor's answering sentence, if it answers about as well."""
+        """The original's passage saying the anchor's answering sentence, if it answers about as well.
+
+        The articles are known copies of one story, so a freer paraphrase counts (``STORY_CUT``).
+        """
+        story_cut = self.provenance.story_cut
         best: tuple[float, StoredPassage] | None = None
         for passage in self.provenance.passages_of(original.id):
-            value, _ = self.provenance.align(anchor.passage, anchor.best_sentence, passage)
-            if value >= self.provenance.cut and (best is None or value > best[0]):
+            value, _ = self.provenance.align(anchor.passage, anchor.best_sentence, passage, cut=story_cut)
+            if value >= story_cut and (best is None or value > best[0]):
                 best = (value, passage)
         if best is None:
             return None
