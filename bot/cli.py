@@ -318,8 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "eval",
         help="measure answer quality on an evaluation set",
-        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, highlight accuracy, verbatim and "
-        "attribution shares, and the misses.",
+        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, the confidence bands, the share of "
+        "answers quoted from an attributed article, highlight accuracy, verbatim and attribution shares, and the "
+        "misses.",
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="questions YAML (default: tests/eval/questions.yaml)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -330,8 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="also suggest the relevance threshold (MIN_SCORE) that best separates answerable questions "
-        "from unanswerable ones, for the model in EMBEDDING_MODEL",
+        help="also suggest the two cut-offs (MIN_SCORE: nothing relevant below, CONFIDENT_SCORE: confident "
+        "above) for EMBEDDING_MODEL and RERANK_MODEL, with leave-one-out cross-validated figures per band",
     )
     p.set_defaults(handler=cmd_eval)
 

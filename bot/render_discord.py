@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from index import Answer, DocumentInfo, Hit, IndexStats, SyncReport
+from index import CONFIDENCE_LOW, Answer, DocumentInfo, Hit, IndexStats, SyncReport
 
 from .attribution import attribute
-from .render_text import attribution
+from .render_text import CONFIDENCE_LABELS, LIKELY_ANSWER_NOTE
 
 if TYPE_CHECKING:
     from .service import AddedArticle
@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 ACCENT = discord.Colour.from_rgb(0, 91, 187)
+# A likely (low-confidence) answer: amber, and a note above the quote, so it never passes for a sure one.
+LIKELY = discord.Colour.from_rgb(230, 160, 0)
 QUOTE_BUDGET = 3_000  # of the description's 4,096, after escaping and the blockquote marks
 DESCRIPTION_LIMIT = 4_096
 TITLE_LIMIT = 256
@@ -203,8 +205,10 @@ def render_answer_embed(answer: Answer, *, documents: int | None = None) -> disc
         return _nothing_relevant_embed(answer, documents)
     hit = answer.hit
     quote, shortened = _quote_markdown(hit)
-    embed = _titled_embed(hit.document, quote)
-    footer = [f"relevance {hit.score:.2f}"]
+    likely = hit.confidence == CONFIDENCE_LOW
+    embed = _titled_embed(hit.document, f"*{LIKELY_ANSWER_NOTE}*\n{quote}" if likely else quote)
+    embed.colour = LIKELY if likely else ACCENT
+    footer = [f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"]
     if shortened:
         footer.append("passage shortened to fit; the source has the full text")
     if hit.also_reported_by:
@@ -216,14 +220,13 @@ def render_answer_embed(answer: Answer, *, documents: int | None = None) -> disc
 
 
 def _nothing_relevant_embed(answer: Answer, documents: int | None) -> discord.Embed:
-    """Nothing relevant: say so plainly and offer the closest article titles."""
+    """Nothing relevant (the question is off the articles' subject): say so plainly, offer nothing unrelated."""
     scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
-    lines = [f"I found nothing relevant to that question in {scope}."]
-    if answer.closest:
-        lines.append("")
-        lines.append("Closest articles:")
-        lines += [f"• {escape_within(d.title, 300)} ({escape_within(attribution(d), 300)})" for d in answer.closest[:5]]
-    return discord.Embed(title="Nothing relevant", description="\n".join(lines), colour=discord.Colour.light_grey())
+    return discord.Embed(
+        title="Nothing relevant",
+        description=f"I found nothing relevant to that question in {scope}.",
+        colour=discord.Colour.light_grey(),
+    )
 
 
 def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
@@ -232,7 +235,7 @@ def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
     for hit in answer.alternatives[:3]:
         quote, _ = _quote_markdown(hit, budget=1_200)
         embed = _titled_embed(hit.document, quote)
-        embed.set_footer(text=f"relevance {hit.score:.2f}")
+        embed.set_footer(text=f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}")
         embeds.append(embed)
     return embeds
 
@@ -292,6 +295,8 @@ def render_about_embed(stats: IndexStats | None, *, loading: bool = False) -> di
     embed.add_field(name="Articles", value=str(stats.documents))
     embed.add_field(name="Passages", value=str(stats.passages))
     embed.add_field(name="Model", value=escape_within(stats.model, 400))
+    if stats.reranker:  # it changes answers: say which
+        embed.add_field(name="Re-ranked by", value=escape_within(stats.reranker, 400))
     embed.add_field(name="Index built", value=f"{_timestamp(stats.built_at)} ({stats.generation})", inline=False)
     return embed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from index import Answer, DocumentInfo, Hit, SyncReport
+from index import CONFIDENCE_LOW, Answer, DocumentInfo, Hit, SyncReport
 
 from .attribution import attribute
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from .ingest import AddReport, PollReport, SavedArticle
 
 __all__ = [
+    "CONFIDENCE_LABELS",
+    "LIKELY_ANSWER_NOTE",
     "attribution",
     "printable",
     "render_add_report",
@@ -26,7 +28,10 @@ __all__ = [
     "render_sync_report",
 ]
 
-_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+_BOLD, _DIM, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m"
+# The words every face uses for an answer's confidence band (terminal, Discord).
+CONFIDENCE_LABELS = {"high": "confident", "low": "likely answer"}
+LIKELY_ANSWER_NOTE = "Likely answer: the closest passage found, which may not answer the question exactly."
 
 
 def attribution(info: DocumentInfo) -> str:
@@ -51,13 +56,12 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     """A readable terminal answer: quote, best sentence, attribution, relevance, other sources."""
     if answer.hit is None:
         scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
-        lines = [f"Nothing relevant in {scope} for: {printable(answer.question)}"]
-        if answer.closest:
-            lines.append("Closest articles:")
-            lines += [f"  - {d.title} ({attribution(d)})" for d in answer.closest]
-        return "\n".join(lines)
+        return f"Nothing relevant in {scope} for: {printable(answer.question)}"
     hit = answer.hit
-    lines = [f"“{_quote_with_highlight(hit, color)}”", ""]
+    lines = []
+    if hit.confidence == CONFIDENCE_LOW:
+        lines += [f"{_YELLOW}{LIKELY_ANSWER_NOTE}{_RESET}" if color else LIKELY_ANSWER_NOTE, ""]
+    lines += [f"“{_quote_with_highlight(hit, color)}”", ""]
     a, b = hit.highlight
     if not color and (a, b) != (0, len(hit.quote)):
         lines += [f"Best sentence: {hit.quote[a:b]}", ""]
@@ -66,7 +70,7 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     lines.append(f"  {source.title}")
     if source.url:
         lines.append(f"  {source.url}")
-    relevance = f"relevance {hit.score:.2f}"
+    relevance = f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"
     lines.append(f"{_DIM}{relevance}{_RESET}" if color else relevance)
     if hit.also_reported_by:
         lines.append("Also reported by: " + "; ".join(f"{d.title} ({attribution(d)})" for d in hit.also_reported_by))
@@ -77,7 +81,8 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
             lines += [
                 "",
                 f"  “{alt.quote}”",
-                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}",
+                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}"
+                f" · {CONFIDENCE_LABELS[alt.confidence]}",
             ]
     return "\n".join(lines)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from index import DEFAULT_MODEL, TalksbotError
+from index import DEFAULT_MIN_SCORE, DEFAULT_MODEL, TalksbotError
 from index.web import DEFAULT_MIN_SIMILARITY, WebError, check_url
 
 # Answer scores stay below about 1.3 (cosines plus small bonuses): a higher threshold would refuse everything.
@@ -102,6 +102,21 @@ DOCUMENTED = {
         "Relevance below which an answer is 'nothing relevant'; empty for 0.50, calibrated for the bundled "
         "model (`talksbot eval --calibrate` suggests one for another).",
     ),
+    "CONFIDENT_SCORE": (
+        "",
+        "Relevance from which an answer is shown as confident (between MIN_SCORE and it: a likely answer); "
+        "empty for 0.85, calibrated for the bundled model.",
+    ),
+    "RERANK_MODEL": (
+        "",
+        "Optional second stage: a sentence-transformers CrossEncoder (or bi-encoder) name or folder, available "
+        "offline, re-scoring the best passages; empty for none. Calibrate the cut-offs again with it.",
+    ),
+    "RERANK_WEIGHT": (
+        "",
+        "How much of the first stage's similarity the second stage replaces, 0 to 1; empty for 1 (a "
+        "cross-encoder) or 0.25 (a bi-encoder: an ensemble with the bundled model).",
+    ),
     "ADMIN_ROLE_IDS": ("", "Comma-separated role ids allowed to /reindex and /add-article besides Manage Server."),
     "WATCH_DOCUMENTS": ("0", "1 to reindex by itself when files in DOCUMENTS_DIR change (same as run --watch)."),
     "ASK_COOLDOWN_SECONDS": ("10", "Per-user cooldown window for /ask, in seconds (0.1 to 86,400)."),
@@ -144,6 +159,9 @@ class Settings:
     index_dir: Path = Path(".talksbot/index")
     embedding_model: str = DEFAULT_MODEL
     min_score: float | None = None
+    confident_score: float | None = None
+    rerank_model: str = ""
+    rerank_weight: float | None = None
     admin_role_ids: frozenset[int] = frozenset()
     watch_documents: bool = False
     ask_cooldown_seconds: float = 10.0
@@ -183,6 +201,11 @@ class Settings:
                 continue
             try:
                 chosen[attribute] = parse(get(name), name)
+            except SettingsError as err:
+                problems.append(str(err))
+        if "min_score" in chosen:
+            try:
+                chosen["confident_score"] = _confident_score(get("CONFIDENT_SCORE"), chosen["min_score"])  # type: ignore[arg-type]
             except SettingsError as err:
                 problems.append(str(err))
         if "shard_count" in chosen:
@@ -295,15 +318,24 @@ def _threads(raw: str, name: str) -> int | None:
     )
 
 
-def _min_score(raw: str, name: str = "MIN_SCORE") -> float | None:
+def _number_in(raw: str, name: str, high: float) -> float | None:
+    """A number from 0 to ``high``, or None when empty (the default)."""
     if not raw:
         return None
     try:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not 0.0 <= value <= MAX_MIN_SCORE:
-        raise SettingsError(f"{name} must be a number from 0 to {MAX_MIN_SCORE} (empty for the default), got {raw!r}.")
+    if not 0.0 <= value <= high:  # also false for NaN; infinity is above any range
+        raise SettingsError(f"{name} must be a number from 0 to {high:g} (empty for the default), got {raw!r}.")
+    return value
+
+
+def _confident_score(raw: str, min_score: float | None) -> float | None:
+    value = _number_in(raw, "CONFIDENT_SCORE", MAX_MIN_SCORE)
+    floor = DEFAULT_MIN_SCORE if min_score is None else min_score
+    if value is not None and value < floor:
+        raise SettingsError(f"CONFIDENT_SCORE ({value}) must not be below MIN_SCORE ({floor}).")
     return value
 
 
@@ -361,6 +393,7 @@ def _similarity(raw: str, name: str) -> float:
         raise SettingsError(f"{name} must be a number from 0 to 1 (empty for the default), got {raw!r}.")
     return value
 
+
 def _keywords(raw: str, name: str) -> tuple[str, ...]:
     return tuple(k for k in (w.strip() for w in raw.split(",")) if k)
 
@@ -379,6 +412,7 @@ def _range(low: float, high: float, unit: str) -> Callable[[str, str], float]:
 
     return parse
 
+
 def _folder(default: str) -> Callable[[str, str], Path]:
     def parse(raw: str, name: str) -> Path:
         if "\x00" in raw:
@@ -395,7 +429,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "documents_dir": ("DOCUMENTS_DIR", _folder(DOCUMENTED["DOCUMENTS_DIR"][0])),
     "index_dir": ("INDEX_DIR", _folder(DOCUMENTED["INDEX_DIR"][0])),
     "embedding_model": ("EMBEDDING_MODEL", lambda raw, name: raw or DEFAULT_MODEL),
-    "min_score": ("MIN_SCORE", _min_score),
+    "min_score": ("MIN_SCORE", lambda raw, name: _number_in(raw, name, MAX_MIN_SCORE)),
+    "rerank_model": ("RERANK_MODEL", lambda raw, name: raw),
+    "rerank_weight": ("RERANK_WEIGHT", lambda raw, name: _number_in(raw, name, 1.0)),
     "admin_role_ids": ("ADMIN_ROLE_IDS", _int_list),
     "watch_documents": ("WATCH_DOCUMENTS", _bool),
     "ask_cooldown_seconds": ("ASK_COOLDOWN_SECONDS", _seconds),

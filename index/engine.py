@@ -20,6 +20,7 @@ from pathlib import Path
 from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from .errors import IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
 from .models import Answer, DocumentInfo, IndexStats, SyncReport
+from .reranker import Reranker, load_reranker
 from .search import SearchConfig, Searcher
 from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot
 
@@ -41,10 +42,16 @@ class Engine:
         search_config: SearchConfig | None = None,
         passage_context: str = "lead-in",
         threads: int | None = None,
+        rerank_model: str | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.documents_dir = Path(documents_dir)
         self.store = IndexStore(index_dir)
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(model, threads=threads)
+        # The second stage changes answers, not the index: it is not in the manifest but in /about.
+        if reranker is None and rerank_model:
+            reranker = load_reranker(rerank_model, threads=threads)
+        self.reranker = reranker
         self.search_config = search_config or SearchConfig()
         self.passage_context = passage_context
         self._searcher: Searcher | None = None
@@ -116,7 +123,7 @@ class Engine:
     def _install(self, snapshot: Snapshot) -> None:
         """Make a snapshot the one answers come from (one reference swap)."""
         with self._swap_lock:
-            self._searcher = Searcher(snapshot, self.embedder, self.search_config)
+            self._searcher = Searcher(snapshot, self.embedder, self.search_config, reranker=self.reranker)
             self._checked_at = time.monotonic()
         log.info("answering from index %s", snapshot.generation)
 
@@ -145,8 +152,10 @@ class Engine:
         return self.searcher().answer(question, since=since, alternatives=alternatives)
 
     def warm_up(self) -> None:
-        """Load the model and run it once, so the first real question pays for neither."""
+        """Load the models and run them once, so the first real question pays for neither."""
         self.embedder.embed_queries(["warm up"])
+        if self.reranker is not None:
+            self.reranker.score("warm up", ["warm up"])
 
     def stats(self) -> IndexStats:
         """Counts and build time of the live index."""
@@ -157,6 +166,7 @@ class Engine:
             generation=snap.generation,
             built_at=snap.built_at,
             model=snap.model,
+            reranker=self.reranker.name if self.reranker else "",
         )
 
     def sources(self) -> list[tuple[DocumentInfo, int]]:

@@ -48,13 +48,19 @@ def reader_text(markdown: str) -> str:
 
 
 def plain_quote(description: str) -> str:
-    """The passage back from an answer description: quote marks, the bot's bold, escapes and cut marks removed."""
-    lines = []
+    """The passage back from an answer description: quote marks, the bot's bold, escapes and cut marks removed.
+
+    When the description has a block quote, only the block quote is the passage: a note above it
+    (a likely answer's) is left out.
+    """
+    quoted, other = [], []
     for line in description.split("\n"):
         tokens = _tokens(line)
         if len(tokens) >= 2 and not tokens[0].escaped and tokens[0].ch == ">" and tokens[1].ch == " ":
-            tokens = tokens[2:]
-        lines.append("".join(t.ch for t in _drop_bold(tokens)))
+            quoted.append("".join(t.ch for t in _drop_bold(tokens[2:])))
+        else:
+            other.append("".join(t.ch for t in _drop_bold(tokens)))
+    lines = quoted or other
     text = "\n".join(lines).replace(_ZWSP, "")
     return text.removeprefix("… ").removesuffix(" …")
 

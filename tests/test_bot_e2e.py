@@ -47,13 +47,24 @@ def test_ask_quotes_the_right_passage_verbatim_with_attribution(bot_env):
     h.assert_clean(since=t0)
 
 
-def test_an_off_topic_question_says_nothing_relevant_and_offers_titles(h):
-    """Nothing relevant: said plainly, publicly, with the closest article titles."""
+def test_an_off_topic_question_says_nothing_relevant_and_nothing_else(h):
+    """Nothing relevant: said plainly, publicly, without a list of unrelated article titles."""
     t0 = h.now()
     final = h.wait_final(h.slash("ask", {"question": "What is a good recipe for apple pie?"}), timeout=20)
     embed = final["embeds"][0]
     assert embed["title"] == "Nothing relevant" and not final["ephemeral"]
-    assert "Closest articles" in embed["description"] and "Russia" in embed["description"]
+    assert "Closest" not in embed["description"] and "Russia" not in embed["description"]
+    h.assert_clean(since=t0)
+
+
+def test_a_likely_answer_is_shown_as_such(h):
+    """The product owner's question: Reuters quoted, amber, with the 'likely answer' note and label."""
+    t0 = h.now()
+    final = h.wait_final(h.slash("ask", {"question": "What did Russia demand before agreeing to a ceasefire?"}), 20)
+    embed = final["embeds"][0]
+    assert embed["author"]["name"].startswith("2025-05-17 · Reuters")
+    assert embed["description"].startswith("*Likely answer:") and embed["color"] == 0xE6A000
+    assert "likely answer" in embed["footer"]["text"] and "also reported by" in embed["footer"]["text"]
     h.assert_clean(since=t0)
 
 

@@ -60,8 +60,10 @@ def doc(
     )
 
 
-def hit(quote: str, highlight: tuple[int, int], info: DocumentInfo | None = None) -> Hit:
-    return Hit(info or doc(), quote, 0, len(quote), 0.71, highlight)
+def hit(
+    quote: str, highlight: tuple[int, int], info: DocumentInfo | None = None, also: tuple[DocumentInfo, ...] = ()
+) -> Hit:
+    return Hit(info or doc(), quote, 0, len(quote), 0.71, highlight, also)
 
 
 @pytest.mark.parametrize("text", ATTACKS.values(), ids=list(ATTACKS))
@@ -105,8 +107,8 @@ def test_highlights_starting_and_ending_on_every_markup_character_keep_the_quote
             assert live_markup(description, blockquote=True, bold=True) == [], (a, b, description)
 
 
-def test_titles_in_answers_sources_and_closest_articles_are_escaped():
-    """A title carrying a masked link is plain text in the embed title, /sources and 'Closest articles'."""
+def test_titles_in_answers_and_sources_are_escaped():
+    """A title carrying a masked link is plain text in the embed title, /sources and the 'also reported by' credit."""
     title = "Talks [Reuters](https://evil.example/x) **urgent** ||leak||"
     info = doc(title=title)
     embed = render_answer_embed(Answer("q", hit("Some words here.", (0, 16), info))).to_dict()
@@ -114,8 +116,9 @@ def test_titles_in_answers_sources_and_closest_articles_are_escaped():
     sources = render_sources_page([(info, 3)], 0)[0].description
     assert links(sources) == [(title, "https://www.reuters.com/world/a")]
     assert live_markup(sources, bold=True, link_count=1) == []
-    closest = render_answer_embed(Answer("q", None, closest=(info,))).description
-    assert links(closest) == [] and live_markup(closest) == []
+    credited = render_answer_embed(Answer("q", hit("Some words here.", (0, 16), doc(), also=(info,)))).to_dict()
+    assert title in credited["footer"]["text"]  # a footer renders no Markdown: the title shows as written
+    assert links(credited["description"]) == []
 
 
 def test_a_url_that_tries_to_break_out_of_its_link_stays_one_link():
@@ -230,7 +233,7 @@ def test_every_builder_stays_within_discords_limits_whatever_the_metadata_holds(
         highlight = (a, rng.randint(a + 1, len(quote)))
         hits = [Hit(info, quote, 0, len(quote), 0.5, highlight, tuple(infos)) for info in infos]
         answer = Answer("q", hits[0], alternatives=tuple(hits[1:6]))
-        nothing = Answer("q", None, closest=tuple(infos[:5]))
+        nothing = Answer("q", None)
         report = SyncReport(
             skipped=[SkippedFile(rng.choice(ODD_TEXT), rng.choice(ODD_TEXT)) for _ in range(rng.randint(0, 30))],
             notes=[rng.choice(ODD_TEXT) for _ in range(rng.randint(0, 30))],
