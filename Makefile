@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
-# Questions are passed through the environment, never pasted into the shell line,
-# so quotes and $ in a question cannot break or inject into the recipe.
+# Questions are passed through the environment, never pasted into the shell line, so quotes
+# and backquotes in a question cannot break or inject into the recipe. $(value Q) keeps a $ in
+# the question as typed (make would otherwise read "$5" as a variable and drop it).
+override Q := $(value Q)
 export Q
 export PYTEST_ARGS
 
@@ -17,9 +19,10 @@ help: ## List the targets
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
-	@echo "Installing talksbot and its dependencies into $(VENV) (CPU torch, pinned) ..."
+	@echo "Installing talksbot and its dependencies into $(VENV) (torch pinned by constraints.txt; about 1.6 GB) ..."
 	@# This machine's pip configuration names an extra index that may be absent; its warnings are noise.
-	$(PIP) install -c constraints.txt -e '.[test]' 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+	@$(PIP) install -c constraints.txt -e '.[test]' 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+	@echo "Installed."
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install talksbot with the test extra
@@ -48,7 +51,7 @@ eval: $(VENV)/.installed ## Print retrieval quality on the evaluation set
 bench: $(VENV)/.installed ## Run the benchmark scripts (prints figures; no assertions)
 	@$(BIN)/python bench/run_all.py
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed ## Check the code with ruff
 	$(BIN)/python -m ruff check bot index tests bench
 
 clean: ## Remove the venv and the built index

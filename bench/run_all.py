@@ -28,8 +28,10 @@ SCRIPTS = (
     "incremental",
     "million",
     "scale",
+    "sharding",
     "startup",
     "threads",
+    "web_ingest",
 )
 HERE = Path(__file__).resolve().parent
 

@@ -1,8 +1,8 @@
 """Start-up: `talksbot run` to READY and to the first /ask answer; a cold `talksbot ask` in the terminal.
 
 The fake Discord (tests/fakediscord) runs in this process. The bot is a real subprocess:
-bench/talksbot_fake.py, which points discord.py's two URL constants at the fake and then runs
-``bot.cli.main(["run"])``, the console script's entry point, unchanged. Settings come from the
+tests/fakediscord/launch.py, which points discord.py's two URL constants at the fake and then
+runs the `talksbot` console script's entry point (``run``), unchanged. Settings come from the
 environment (token, guild, folders); no .env is read.
 
 For each start: t0 = just before the subprocess is spawned; READY = the fake sent READY on
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -38,48 +37,27 @@ import warnings
 from pathlib import Path
 
 import common as c
+from reliability_helpers import cli_env
 
-LAUNCHER = Path(__file__).resolve().parent / "talksbot_fake.py"
 FLOOR_CODE = (
     "from index.embedder import SentenceTransformerEmbedder\n"
     "SentenceTransformerEmbedder().embed_queries(['What did Russia demand?'])\n"
 )
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    """The parent's environment without any talksbot setting, plus ``extra``."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "TALKSBOT_"))}
-    for name in ("DOCUMENTS_DIR", "INDEX_DIR", "EMBEDDING_MODEL", "WATCH_DOCUMENTS", "SHARD_COUNT", "TORCH_THREADS"):
-        keep.pop(name, None)
-    return {**keep, "PYTHONPATH": str(c.ROOT), **extra}
-
-
 async def one_start(docs: Path, index: Path, log: Path) -> dict[str, float]:
     """Start the bot against a fresh fake; seconds from spawn to READY, to the sync and to the first answer."""
+    from bot_processes import talksbot_command, talksbot_env
     from fakediscord import FakeDiscord
 
     fake = FakeDiscord("bench-token", heartbeat_interval=41.25)
     await fake.start()
-    env = _env(
-        {
-            "TALKSBOT_FAKE_API_BASE": fake.api_base,
-            "TALKSBOT_FAKE_GATEWAY": fake.gateway_url,
-            "DISCORD_TOKEN": fake.token,
-            "DISCORD_GUILD_ID": str(fake.guild_id),
-            "DOCUMENTS_DIR": str(docs),
-            "INDEX_DIR": str(index),
-            "LOG_LEVEL": "INFO",
-        }
-    )
+    env = talksbot_env(fake, docs, index, DISCORD_GUILD_ID=str(fake.guild_id), LOG_LEVEL="INFO")
     out: dict[str, float] = {}
     with log.open("a", encoding="utf-8") as err:
         t0 = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(LAUNCHER),
-            "--env-file",
-            str(log.parent / "no.env"),
-            "run",
+            *talksbot_command("--env-file", str(log.parent / "no.env"), "run"),
             cwd=log.parent,
             env=env,
             stdout=err,
@@ -206,7 +184,7 @@ async def floor_start() -> float:
         "-c",
         FLOOR_CODE,
         cwd=c.ROOT,
-        env=_env({}),
+        env=cli_env(),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )

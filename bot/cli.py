@@ -1,4 +1,4 @@
-"""The `talksbot` command: index, ask, eval, run the Discord bot, sync its commands.
+"""The `talksbot` command: index, ask, add, poll, eval, run the Discord bot, sync its commands.
 
 Exit status: 0 on success (whether or not a passage was found), 2 for a usage error, an
 invalid question or a bad setting, 1 for any other failure. Errors are one line on stderr;
@@ -14,12 +14,27 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
-from index import MAX_QUESTION_CHARS, InvalidQuestion, ProgressFactory, TalksbotError, clean_question
+from index import (
+    MAX_QUESTION_CHARS,
+    InvalidQuestion,
+    ProgressFactory,
+    TalksbotError,
+    clean_question,
+    staging_removed_on_sigterm,
+)
 
-from .render_text import render_answer_json, render_answer_text, render_error_json, render_sync_report
+from .logs import quiet_extraction_libraries
+from .render_text import (
+    render_add_report,
+    render_answer_json,
+    render_answer_text,
+    render_error_json,
+    render_poll_report,
+    render_sync_report,
+)
 from .runner import build_service
 from .settings import Settings, SettingsError
 
@@ -28,6 +43,11 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+# Batch mode reads one stdin line at most this long: a question is at most 500 characters once its
+# spacing is tidied, so this leaves room for padding while one huge line cannot take the memory.
+MAX_STDIN_LINE_CHARS = 64 * 1024
+# An error line repeats at most this much of the line it refuses (a few over-long questions whole).
+MAX_ECHO_CHARS = 2_000
 
 
 class UsageError(TalksbotError):
@@ -108,14 +128,66 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
             print(render_answer_text(answer, color=color, documents=service.stats().documents))
         return EXIT_OK
-    for line in sys.stdin:
-        question = line.rstrip("\r\n")
+    for question, whole in stdin_lines(sys.stdin):
         try:
+            if not whole:
+                limits = f"over {MAX_STDIN_LINE_CHARS:,} characters; at most {MAX_QUESTION_CHARS}"
+                raise InvalidQuestion(f"The question is too long ({limits}).")
             answer = service.answer(question, since=since, alternatives=args.alternatives)
             print(render_answer_json(answer), flush=True)
         except TalksbotError as err:
-            print(render_error_json(question, str(err)), flush=True)
+            print(render_error_json(_echo(question), str(err)), flush=True)
     return EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot add: save links and local files as articles, then reindex once."""
+    service = build_service(settings)
+    report = service.add_sources(args.sources, overwrite=args.overwrite)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(render_add_report(report, settings.documents_dir, args.sources))
+    return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot poll: read feeds, add their new on-topic items, reindex once."""
+    feeds = args.feeds or list(settings.feeds)
+    if not feeds:
+        raise UsageError("give one or more FEED links, or set FEEDS in .env.")
+    service = build_service(settings)
+    built = service.start(warm_up=False, on_build=lambda reason: _eprint(f"talksbot: {reason} ..."))
+    if built is not None:  # items are judged against what is indexed: the index must exist first
+        _eprint(render_sync_report(built))
+    report = service.poll_feeds(
+        feeds, on_wait=lambda: _eprint("talksbot: another process is polling the feeds; waiting for it ...")
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(render_poll_report(report, settings.documents_dir))
+    return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def stdin_lines(stream: TextIO) -> Iterator[tuple[str, bool]]:
+    """Each line of ``stream`` without its line break, and whether it is whole.
+
+    A line is read at most MAX_STDIN_LINE_CHARS long; the rest of a longer one is read in pieces
+    of that size and dropped, so one enormous line costs no more memory than a short one.
+    """
+    while line := stream.readline(MAX_STDIN_LINE_CHARS + 1):
+        if line.endswith("\n") or len(line) <= MAX_STDIN_LINE_CHARS:
+            yield line.rstrip("\r\n"), True
+            continue
+        while (rest := stream.readline(MAX_STDIN_LINE_CHARS)) and not rest.endswith("\n"):
+            pass
+        yield line, False
+
+
+def _echo(question: str) -> str:
+    """The question as an error line repeats it: cut after MAX_ECHO_CHARS characters."""
+    return question if len(question) <= MAX_ECHO_CHARS else question[:MAX_ECHO_CHARS] + "…"
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -218,10 +290,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_ask)
 
     p = sub.add_parser(
+        "add",
+        help="add articles from links or local files, then reindex",
+        description="Fetch each link (or read each local .md, .txt or .html file), save its article in the "
+        "documents folder with the attribution the page states, then reindex once. The same link, its "
+        "canonical address or the same text again adds nothing. Links to loopback and private-network "
+        "addresses are refused unless ALLOW_PRIVATE_URLS=1. Exit 1 when any source failed.",
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="an http(s) link or a .md, .txt or .html file")
+    folders(p)
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an article already there (same link, text or file name)"
+    )
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser(
+        "poll",
+        help="read news feeds and add their new on-topic articles",
+        description="Read each RSS or Atom feed (default: FEEDS), add the items not seen before that are on "
+        "the corpus's topic (FEED_MIN_SIMILARITY, FEED_KEYWORDS), then reindex once. Items already seen are "
+        "never fetched again. Exit 1 when a feed or an item failed.",
+    )
+    p.add_argument("feeds", nargs="*", metavar="FEED", help="feed links (default: the FEEDS setting)")
+    folders(p)
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(handler=cmd_poll)
+
+    p = sub.add_parser(
         "eval",
         help="measure answer quality on an evaluation set",
-        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, highlight accuracy, verbatim and "
-        "attribution shares, and the misses.",
+        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, the confidence bands, the share of "
+        "answers quoted from an attributed article, highlight accuracy, verbatim and attribution shares, and the "
+        "misses.",
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="questions YAML (default: tests/eval/questions.yaml)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -232,8 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="also suggest the relevance threshold (MIN_SCORE) that best separates answerable questions "
-        "from unanswerable ones, for the model in EMBEDDING_MODEL",
+        help="also suggest the two cut-offs (MIN_SCORE: nothing relevant below, CONFIDENT_SCORE: confident "
+        "above) for EMBEDDING_MODEL and RERANK_MODEL, with leave-one-out cross-validated figures per band",
     )
     p.set_defaults(handler=cmd_eval)
 
@@ -249,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also publish the slash commands globally at start (slow to propagate; rate-limited)",
     )
-    p.set_defaults(handler=cmd_run)
+    p.set_defaults(handler=cmd_run, bot_settings=True)
 
     p = sub.add_parser(
         "sync-commands",
@@ -260,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--global", dest="global_", action="store_true", help="publish globally")
     target.add_argument("--guild", type=int, metavar="ID", help="publish to this guild only")
-    p.set_defaults(handler=cmd_sync_commands)
+    p.set_defaults(handler=cmd_sync_commands, bot_settings=True)
     return parser
 
 
@@ -269,6 +370,7 @@ def _configure_logging(verbose: bool, debug: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not debug:
         logging.getLogger("faiss").setLevel(logging.WARNING)
+        quiet_extraction_libraries()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -283,12 +385,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose, args.debug)
     started = time.perf_counter()
     try:
-        settings = Settings.load(env_file=args.env_file)
+        # Only the commands that run the bot read its settings (bot/settings.py says why).
+        settings = Settings.load(env_file=args.env_file, bot=getattr(args, "bot_settings", False))
         settings = settings.replace(
             documents_dir=_path(getattr(args, "documents", None)),
             index_dir=_path(getattr(args, "index_dir", None)),
         )
-        return int(args.handler(args, settings))
+        if hasattr(args, "index_dir"):  # the commands that read the documents folder and the index
+            settings.check_folders()
+        with staging_removed_on_sigterm():  # `kill` or a service stop mid-reindex leaves no half-built folder
+            return int(args.handler(args, settings))
     except (InvalidQuestion, SettingsError, UsageError) as err:
         _eprint(f"talksbot: {err}")
         return EXIT_USAGE

@@ -3,7 +3,8 @@
 ``bot.runner.create_bot(settings)`` builds it, not yet started, and hands it the service. At
 start it loads its command extensions (``bot.commands.*``; one that fails is logged and
 skipped), starts the service in a worker thread (index built or opened, model loaded) while
-the gateway connects, and syncs commands to ``DISCORD_GUILD_ID`` when set. A global sync happens
+the gateway connects, syncs commands to ``DISCORD_GUILD_ID`` when set, and schedules the feed
+poller (FEEDS) and the announcer (ANNOUNCE_CHANNEL_ID). A global sync happens
 only on request (``talksbot sync-commands`` or ``run --sync-global``), since global syncs are
 rate-limited and slow to propagate.
 """
@@ -19,7 +20,9 @@ from discord.ext import commands
 
 from index import TalksbotError
 
+from .announce import Announcer
 from .errors import install_error_handler
+from .feed_poller import FeedPoller
 from .service import Service
 from .settings import Settings
 from .watch import DocumentWatcher
@@ -45,6 +48,10 @@ class _TalksBotMixin:
         sync_only: bool = False,
         **kwargs: Any,
     ) -> None:
+        # talksbot has no voice: discord.py's warnings that PyNaCl and davey (voice libraries) are
+        # missing are noise in every start-up log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(**_client_options(settings, kwargs))  # type: ignore[call-arg]
         self.settings = settings
         self.service = service
@@ -52,10 +59,15 @@ class _TalksBotMixin:
         self.sync_only = sync_only
         self.watcher: DocumentWatcher | None = None
         self._startup: asyncio.Task[None] | None = None
+        # ANNOUNCE_CHANNEL_ID and FEEDS (bot/announce.py, bot/feed_poller.py).
+        self.announcer: Announcer | None = None
+        self.poller: FeedPoller | None = None
 
     async def setup_hook(self) -> None:
-        """Load commands, start the service (off the loop), sync commands where asked."""
+        """Load commands, start the service (off the loop), sync commands where asked, schedule the poller."""
         install_error_handler(self.tree)
+        if self.settings.announce_channel_id and not self.sync_only:  # before the commands that announce
+            self.announcer = Announcer(self, self.settings.announce_channel_id)  # type: ignore[arg-type]
         for name in EXTENSIONS:
             try:
                 await self.load_extension(name)  # type: ignore[attr-defined]
@@ -67,6 +79,9 @@ class _TalksBotMixin:
         if self.settings.watch_documents and not self.sync_only:
             self.watcher = DocumentWatcher(self.service)
             self.watcher.start()
+        if self.service.feeds and not self.sync_only:
+            self.poller = FeedPoller(self.service, minutes=self.settings.feed_poll_minutes, announcer=self.announcer)
+            self.poller.start()
 
     async def _start_service(self) -> None:
         """Open (or build) the index and load the model in a worker thread; the gateway is not kept waiting."""
@@ -87,6 +102,17 @@ class _TalksBotMixin:
         stats = await asyncio.to_thread(self.service.stats)
         log.info("ready to answer from %d articles, %d passages", stats.documents, stats.passages)
 
+    async def on_ready(self) -> None:
+        """Connected (again): say who the bot is and where (a healthy start's first sign), and say now,
+        not at the first article, if the announcement channel refuses the bot."""
+        user = self.user  # type: ignore[attr-defined]
+        guilds = len(self.guilds)  # type: ignore[attr-defined]
+        log.info(
+            "connected to Discord as %s (id %s), in %d server%s", user, user.id, guilds, "" if guilds == 1 else "s"
+        )
+        if self.announcer is not None:
+            await self.announcer.check()
+
     async def _sync_commands(self) -> None:
         """Sync to the configured guild (instant); globally only when asked to."""
         if self.settings.guild_id:
@@ -102,6 +128,8 @@ class _TalksBotMixin:
         """Stop the watcher and background work, then disconnect."""
         if self.watcher is not None:
             self.watcher.stop()
+        if self.poller is not None:
+            await self.poller.stop()
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
         await super().close()  # type: ignore[misc]

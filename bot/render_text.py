@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from index import Answer, DocumentInfo, Hit, SyncReport
+from index import CONFIDENCE_LOW, Answer, DocumentInfo, Hit, SyncReport
+
+from .attribution import attribute
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from .ingest import AddReport, PollReport, SavedArticle
 
 __all__ = [
+    "CONFIDENCE_LABELS",
+    "LIKELY_ANSWER_NOTE",
     "attribution",
     "printable",
+    "render_add_report",
     "render_answer_json",
     "render_answer_text",
     "render_error_json",
+    "render_poll_report",
     "render_sync_report",
 ]
 
-_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+_BOLD, _DIM, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m"
+# The words every face uses for an answer's confidence band (terminal, Discord).
+CONFIDENCE_LABELS = {"high": "confident", "low": "likely answer"}
+LIKELY_ANSWER_NOTE = "Likely answer: the closest passage found, which may not answer the question exactly."
 
 
 def attribution(info: DocumentInfo) -> str:
-    """'2025-05-17 · Reuters · Tom Balmforth': date first, unknown parts left out, never invented."""
-    parts = [info.published.isoformat() if info.published else "undated", info.source or "unknown"]
-    if info.author:
-        parts.append(info.author)
-    return " · ".join(parts)
+    """'2025-05-17 · Reuters · Tom Balmforth': date first, the outlet as its link confirms it (bot/attribution.py)."""
+    return attribute(info).line()
 
 
 def _quote_with_highlight(hit: Hit, color: bool) -> str:
@@ -43,21 +56,21 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     """A readable terminal answer: quote, best sentence, attribution, relevance, other sources."""
     if answer.hit is None:
         scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
-        lines = [f"Nothing relevant in {scope} for: {printable(answer.question)}"]
-        if answer.closest:
-            lines.append("Closest articles:")
-            lines += [f"  - {d.title} ({attribution(d)})" for d in answer.closest]
-        return "\n".join(lines)
+        return f"Nothing relevant in {scope} for: {printable(answer.question)}"
     hit = answer.hit
-    lines = [f"“{_quote_with_highlight(hit, color)}”", ""]
+    lines = []
+    if hit.confidence == CONFIDENCE_LOW:
+        lines += [f"{_YELLOW}{LIKELY_ANSWER_NOTE}{_RESET}" if color else LIKELY_ANSWER_NOTE, ""]
+    lines += [f"“{_quote_with_highlight(hit, color)}”", ""]
     a, b = hit.highlight
     if not color and (a, b) != (0, len(hit.quote)):
         lines += [f"Best sentence: {hit.quote[a:b]}", ""]
-    lines.append(f"— {attribution(hit.document)}")
-    lines.append(f"  {hit.document.title}")
-    if hit.document.url:
-        lines.append(f"  {hit.document.url}")
-    relevance = f"relevance {hit.score:.2f}"
+    source = attribute(hit.document)
+    lines.append(f"— {source.line()}")
+    lines.append(f"  {source.title}")
+    if source.url:
+        lines.append(f"  {source.url}")
+    relevance = f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"
     lines.append(f"{_DIM}{relevance}{_RESET}" if color else relevance)
     if hit.also_reported_by:
         lines.append("Also reported by: " + "; ".join(f"{d.title} ({attribution(d)})" for d in hit.also_reported_by))
@@ -68,7 +81,8 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
             lines += [
                 "",
                 f"  “{alt.quote}”",
-                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}",
+                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}"
+                f" · {CONFIDENCE_LABELS[alt.confidence]}",
             ]
     return "\n".join(lines)
 
@@ -97,10 +111,12 @@ def render_error_json(question: str, message: str) -> str:
 
 def render_sync_report(report: SyncReport) -> str:
     """What a reindex changed, in a few lines."""
+    # A skipped file is counted in the first line, so "up to date" never reads as "everything is indexed".
+    skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     head = (
         f"{report.documents} articles, {report.passages} passages: "
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged ({report.seconds:.1f} s)"
+        f"{len(report.unchanged)} unchanged{skipped} ({report.seconds:.1f} s)"
     )
     lines = [("Index updated: " if report.published else "Index is up to date: ") + head]
     if report.rebuilt_because:
@@ -114,3 +130,54 @@ def render_sync_report(report: SyncReport) -> str:
         lines.append(f"  skipped {skipped.path}: {skipped.reason}{kept}")
     lines += [f"  note: {note}" for note in report.notes]
     return "\n".join(lines)
+
+
+def _saved(article: SavedArticle, documents: Path) -> str:
+    """'documents/x.md: "Title" (2025-05-16 · Outlet · Author)'."""
+    facts = [article.published.isoformat() if article.published else "undated", article.source or "outlet unknown"]
+    if article.author:
+        facts.append(article.author)
+    note = " (replaced)" if article.replaced else ""
+    note += " (paywalled: only the free part)" if article.paywalled else ""
+    return f"{documents / article.path}{note}: {printable(article.title)!r} ({' · '.join(printable(f) for f in facts)})"
+
+
+def render_add_report(report: AddReport, documents: Path, order: Sequence[str] = ()) -> str:
+    """`talksbot add`: one line per source, in the order given (added as PATH / already there / failed: reason),
+    then what the reindex did."""
+    lines = [(a.origin, f"added {printable(a.origin)} as {_saved(a, documents)}") for a in report.added]
+    lines += [(s, f"already there: {printable(s)} (as {documents / p}, {why})") for s, p, why in report.unchanged]
+    lines += [(s, f"failed: {printable(s)}: {printable(r)}") for s, r in report.failed]
+    position = {source: i for i, source in reversed(list(enumerate(order)))}
+    lines.sort(key=lambda pair: position.get(pair[0], len(position)))
+    text = [line for _source, line in lines]
+    if report.index is not None:
+        text.append(render_sync_report(report.index))
+    return "\n".join(text)
+
+
+def render_poll_report(report: PollReport, documents: Path) -> str:
+    """`talksbot poll`: a line per feed, then what was added, skipped and failed, then the index."""
+    lines = []
+    for feed in report.feeds:
+        line = (
+            f"feed {printable(feed.url)}: {feed.items} items, {feed.added} added, {feed.skipped} skipped, "
+            f"{feed.failed} failed, {feed.seen} seen before"
+        )
+        if feed.deferred:
+            line += f", {feed.deferred} left for the next poll"
+        if feed.error:
+            line += f": {printable(feed.error)}"
+        lines.append(line)
+    lines += [f"  added {printable(a.origin)} as {_saved(a, documents)}" for a in report.added]
+    for url, title, reason in report.skipped:
+        what = printable(url) or "an item without a link"
+        lines.append(f"  skipped {what} ({printable(title)!r}): {printable(reason)}")
+    lines += [f"  failed: {printable(u)}: {printable(r)}" for u, r in report.failed if u not in _feed_urls(report)]
+    if report.index is not None:
+        lines.append(render_sync_report(report.index))
+    return "\n".join(lines)
+
+
+def _feed_urls(report: PollReport) -> set[str]:
+    return {f.url for f in report.feeds}

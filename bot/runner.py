@@ -18,7 +18,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from index import Embedder, Engine, SearchConfig
+from index.web import FeedState, Fetcher, FetchLimits
 
+from .ingest import FeedPolicy
 from .logs import bot_logging
 from .service import Service
 from .settings import Settings
@@ -26,7 +28,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .client import ShardedTalksBot, TalksBot
 
-__all__ = ["build_engine", "build_service", "create_bot", "run_bot", "sync_commands"]
+__all__ = ["build_engine", "build_fetcher", "build_service", "create_bot", "run_bot", "search_config", "sync_commands"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,12 @@ BAD_TOKEN = (
     "talksbot: Discord rejected DISCORD_TOKEN. Reset the token in the Discord developer portal "
     "(Applications -> your app -> Bot -> Reset Token) and update .env."
 )
+SHARDING_REQUIRED = (
+    "talksbot: Discord requires sharding: the bot is in more servers than one gateway connection may hold. "
+    "Set SHARD_COUNT=auto (or a larger SHARD_COUNT); docs/scaling.md explains how."
+)
+# Gateway close code: "the session would have handled too many guilds" (2,500 per shard).
+_CLOSE_SHARDING_REQUIRED = 4011
 
 
 def build_engine(settings: Settings, *, embedder: Embedder | None = None) -> Engine:
@@ -48,13 +56,41 @@ def build_engine(settings: Settings, *, embedder: Embedder | None = None) -> Eng
         model=settings.embedding_model,
         embedder=embedder,
         threads=settings.torch_threads,
-        search_config=SearchConfig().with_min_score(settings.min_score),
+        search_config=search_config(settings),
+        rerank_model=settings.rerank_model or None,
     )
+
+
+def search_config(settings: Settings) -> SearchConfig:
+    """The answer pipeline's knobs that settings choose: the two cut-offs and the second stage's weight."""
+    config = SearchConfig().with_cutoffs(settings.min_score, settings.confident_score)
+    return dataclasses.replace(config, rerank_weight=settings.rerank_weight)
 
 
 def build_service(settings: Settings, *, engine: Engine | None = None) -> Service:
     """The service every face calls, over the given engine or one built from the settings."""
-    return Service(engine if engine is not None else build_engine(settings))
+    return Service(
+        engine if engine is not None else build_engine(settings),
+        fetcher=build_fetcher(settings),
+        # Beside the index generations, never inside one: a rebuild must not forget what was seen.
+        feed_state=FeedState(settings.index_dir / "feeds"),
+        feed_policy=FeedPolicy(
+            keywords=settings.feed_keywords,
+            min_similarity=settings.feed_min_similarity,
+            # A failing feed skips at least the next round, then waits twice as long after each failure.
+            retry_base_seconds=2 * settings.feed_poll_minutes * 60.0,
+        ),
+        feeds=settings.feeds,
+    )
+
+
+def build_fetcher(settings: Settings) -> Fetcher:
+    """The guarded HTTP fetcher for links and feeds (ALLOW_PRIVATE_URLS, FETCH_TIMEOUT_SECONDS)."""
+    timeout = settings.fetch_timeout_seconds
+    return Fetcher(
+        allow_private=settings.allow_private_urls,
+        limits=FetchLimits(connect_seconds=min(10.0, timeout), total_seconds=timeout),
+    )
 
 
 def create_bot(
@@ -97,6 +133,8 @@ def _run(settings: Settings, sync_global: bool) -> int:
     except discord.PrivilegedIntentsRequired:  # pragma: no cover - talksbot asks for none
         return _fail("talksbot: Discord refused the gateway intents.", 2)
     except (discord.GatewayNotFound, discord.ConnectionClosed, OSError) as err:
+        if isinstance(err, discord.ConnectionClosed) and err.code == _CLOSE_SHARDING_REQUIRED:
+            return _fail(SHARDING_REQUIRED, 2)
         return _fail(f"talksbot: could not connect to Discord ({type(err).__name__}); check the network.", 1)
     except KeyboardInterrupt:
         log.info("stopped")

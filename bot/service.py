@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +31,12 @@ from index import (
     SyncReport,
     TalksbotError,
 )
+from index.web import FeedState, Fetcher, check_url
 
+from .ingest import AddReport, FeedPolicy, Ingest, PollReport
 from .uploads import UploadRejected, check_size, prepare_upload, safe_article_name, undo_write, write_atomically
 
-__all__ = ["ENGINE_WAIT_SECONDS", "AddedArticle", "NotReady", "Service"]
+__all__ = ["ENGINE_WAIT_SECONDS", "AddReport", "AddedArticle", "NotReady", "PollReport", "Service"]
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +58,43 @@ class AddedArticle:
     replaced: bool  # an article of the same name was there and has been replaced
     passages: int  # passages indexed for it
     report: SyncReport
+    info: DocumentInfo | None = None  # its attribution, as read from the file
+    replaced_title: str = ""  # the title of the article it replaced ("" if none, or not a readable article)
+    renamed: bool = False  # saved under a safe name that differs from the uploaded one
 
 
 class Service:
     """answer, reindex, add an article; readiness and the single-writer lock around them."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        fetcher: Fetcher | None = None,
+        feed_state: FeedState | None = None,
+        feed_policy: FeedPolicy | None = None,
+        feeds: Sequence[str] = (),
+    ) -> None:
         self.engine = engine
         self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._write_lock = threading.Lock()
+        self.feeds = tuple(feeds)
+        self._feed_state = feed_state
+        # Links, local files and feeds (bot/ingest.py), committed under this service's writer lock.
+        self._ingest = (
+            Ingest(
+                engine.documents_dir,
+                fetcher=fetcher or Fetcher(),
+                feed_state=feed_state,
+                policy=feed_policy or FeedPolicy(),
+                writing=self._writing,
+                reindex=self.engine.reindex,
+                closeness=self.engine.closeness,
+                passages_of=self.engine.document_passage_count,
+            )
+            if feed_state is not None
+            else None
+        )
 
     @property
     def documents_dir(self) -> Path:
@@ -207,4 +237,40 @@ class Service:
             replaced=prepared.replaces,
             passages=passages,
             report=report,
+            info=prepared.document.info,
+            replaced_title=prepared.replaced_title,
+            renamed=prepared.renamed,
         )
+
+    # ----- articles from links, local files and feeds (bot/ingest.py)
+
+    @staticmethod
+    def check_link(url: str) -> None:
+        """Refuse a link whose form is wrong (scheme, host, credentials) before anything is fetched (UrlRefused)."""
+        check_url(url)
+
+    def add_sources(self, sources: Sequence[str], *, overwrite: bool = False, allow_files: bool = True) -> AddReport:
+        """Add links and (with ``allow_files``) local .md/.txt/.html files; one reindex for the batch."""
+        return self._web().add_sources(sources, overwrite=overwrite, allow_files=allow_files)
+
+    def poll_feeds(
+        self,
+        feeds: Sequence[str] | None = None,
+        *,
+        background: bool = False,
+        on_wait: Callable[[], None] | None = None,
+    ) -> PollReport:
+        """Poll the given feeds (default: FEEDS) and add their new on-topic items; one reindex per poll.
+
+        ``background`` (the bot's poller): skip feeds still backing off after failures, and raise
+        PollBusy at once instead of waiting when another process is polling.
+        """
+        chosen = list(feeds) if feeds else list(self.feeds)
+        if not chosen:
+            raise NotReady("No feeds to poll: give feed links or set FEEDS.")
+        return self._web().poll_feeds(chosen, background=background, on_wait=on_wait)
+
+    def _web(self) -> Ingest:
+        if self._ingest is None:
+            raise NotReady("Adding articles from the web is not set up in this process.")
+        return self._ingest

@@ -14,13 +14,14 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from .errors import IndexBusy, IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
 from .models import Answer, DocumentInfo, IndexStats, SyncReport
 from .query_encoder import ENCODER_DIR, ExportedQueries, QueryEncoder, export_query_encoder, is_current
+from .reranker import Reranker, load_reranker
 from .search import SearchConfig, Searcher
 from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot
 
@@ -42,10 +43,16 @@ class Engine:
         search_config: SearchConfig | None = None,
         passage_context: str = "lead-in",
         threads: int | None = None,
+        rerank_model: str | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.documents_dir = Path(documents_dir)
         self.store = IndexStore(index_dir)
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(model, threads=threads)
+        # The second stage changes answers, not the index: it is not in the manifest but in /about.
+        if reranker is None and rerank_model:
+            reranker = load_reranker(rerank_model, threads=threads)
+        self.reranker = reranker
         self.search_config = search_config or SearchConfig()
         self.passage_context = passage_context
         self._searcher: Searcher | None = None
@@ -151,7 +158,7 @@ class Engine:
             exported = is_current(self.store.directory / ENCODER_DIR, self.embedder.model_id)
             if self._questions is self.embedder and exported:
                 self._questions = None  # exported since (by `talksbot index`, say): use it
-            self._searcher = Searcher(snapshot, self._question_encoder(), self.search_config)
+            self._searcher = Searcher(snapshot, self._question_encoder(), self.search_config, reranker=self.reranker)
             self._checked_at = time.monotonic()
         log.info("answering from index %s", snapshot.generation)
 
@@ -180,8 +187,10 @@ class Engine:
         return self.searcher().answer(question, since=since, alternatives=alternatives)
 
     def warm_up(self) -> None:
-        """Load what encodes questions and run it once, so the first real question pays for neither."""
+        """Load the models that answer questions and run them once, so the first real question pays for neither."""
         self._question_encoder().embed_queries(["warm up"])
+        if self.reranker is not None:
+            self.reranker.score("warm up", ["warm up"])
 
     def stats(self) -> IndexStats:
         """Counts and build time of the live index."""
@@ -192,6 +201,7 @@ class Engine:
             generation=snap.generation,
             built_at=snap.built_at,
             model=snap.model,
+            reranker=self.reranker.name if self.reranker else "",
         )
 
     def sources(self) -> list[tuple[DocumentInfo, int]]:
@@ -209,3 +219,21 @@ class Engine:
             if info.id == doc_id:
                 return snap.passage_counts.get(db_id, 0)
         return 0
+
+    def closeness(self, texts: Sequence[str], *, neighbours: int = 3) -> list[float | None]:
+        """How close each text is to what is indexed: the mean cosine of its nearest passages (None: nothing indexed).
+
+        The feed poller's on-topic judgement (bot/ingest.py) compares this with FEED_MIN_SIMILARITY.
+        """
+        try:
+            snap = self.searcher().snapshot
+        except IndexMissing:
+            return [None for _ in texts]
+        if not texts or snap.passage_total == 0:
+            return [None for _ in texts]
+        vectors = self.embedder.embed_queries(list(texts))
+        out: list[float | None] = []
+        for vector in vectors:
+            scores = [score for _id, score in snap.dense_search(vector, neighbours)]
+            out.append(sum(scores) / len(scores) if scores else None)
+        return out

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from bot.settings import DOCUMENTED
 from tests.conftest import DOCUMENTS
 
 TALKSBOT = Path(sys.executable).with_name("talksbot")
@@ -29,11 +30,7 @@ _LIVE_MENTION = re.compile(r"@(?:everyone|here)\b|<@[!&]?\d+>|<#\d+>|</[\w -]+:\
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a CLI subprocess: no settings leak in from the developer's shell."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DOCUMENTS_DIR", "INDEX_DIR", "DISCORD_TOKEN", "EMBEDDING_MODEL", "LOG_LEVEL")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in DOCUMENTED}
     env["NO_COLOR"] = "1"
     env.update(extra or {})
     return env

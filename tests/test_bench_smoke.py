@@ -9,16 +9,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The scripts whose figures appear in the final table (threads prints diagnostics only).
+SHOWN = (
+    "answer_latency",
+    "discord_latency",
+    "index_throughput",
+    "incremental",
+    "million",
+    "scale",
+    "sharding",
+    "startup",
+    "web_ingest",
+)
 
 
 @pytest.mark.slow
 def test_every_benchmark_script_runs_and_prints_its_figures():
     """bench/run_all.py --quick: every script finishes and the final table lists each of them."""
     proc = subprocess.run(
-        [sys.executable, "bench/run_all.py", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=1200
+        # A guard against a hung script, not a speed check: on a busy shared 2-core machine the quick run
+        # of every script (three bot processes in sharding.py among them) has taken over 18 minutes.
+        [sys.executable, "bench/run_all.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    scripts = ("answer_latency", "discord_latency", "index_throughput", "incremental", "million", "scale", "startup")
-    for script in scripts:
+    for script in SHOWN:
         assert f"| {script} |" in proc.stdout, script
     assert "Targets met:" in proc.stdout

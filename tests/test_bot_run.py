@@ -78,3 +78,41 @@ def test_run_waits_passively_for_openmp_threads_unless_told_otherwise(tmp_path, 
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert main(["run"]) == 2
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_starting_the_client_does_not_warn_about_voice_libraries(tmp_path, caplog, monkeypatch):
+    """talksbot has no voice: building the client logs nothing about PyNaCl or davey being missing."""
+    from bot.runner import create_bot
+
+    # discord.py warns once per process; pretend this is the first client of the process.
+    monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)
+    monkeypatch.setattr(discord.VoiceClient, "warn_dave", True)
+    with caplog.at_level(logging.WARNING):
+        create_bot(make_settings(tmp_path / "documents", tmp_path / "index"))
+    assert "PyNaCl" not in caplog.text and "davey" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("tty", "no_color", "coloured"), [(True, False, True), (False, False, False), (True, True, False)]
+)
+def test_bot_logs_are_coloured_only_on_a_terminal(tmp_path, monkeypatch, tty, no_color, coloured):
+    """Log lines carry colour codes on a terminal only: never into a pipe or file, never with NO_COLOR."""
+    import io
+
+    from bot.logs import bot_logging
+
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    stream = Stream()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(discord.utils, "is_docker", lambda: True)  # discord.py colours in containers regardless
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    with bot_logging(make_settings(tmp_path, tmp_path / "index")):
+        logging.getLogger("bot.test").warning("hello from the bot")
+    assert "hello from the bot" in stream.getvalue()
+    assert ("\x1b[" in stream.getvalue()) is coloured

@@ -42,3 +42,22 @@ def test_the_gateway_is_not_kept_waiting_by_loading(tmp_path, embedder):
         assert h.max_heartbeat_gap(t0, h.now()) <= 0.5
         assert h.max_loop_lag(t0, h.now()) < 0.5
         h.assert_clean()
+
+
+def test_a_healthy_start_says_who_the_bot_is_and_that_it_is_ready(tmp_path, embedder, caplog):
+    """The log of a good start names the bot and its server count, the command sync and 'ready to answer'."""
+    import logging
+
+    from discord_helpers import start_seed_bot
+
+    with caplog.at_level(logging.INFO):
+        harness, _ = start_seed_bot(tmp_path, embedder)
+        try:  # the client logs "ready" just after the service reports ready: give it a moment
+            deadline = time.monotonic() + 30
+            while "ready to answer" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            harness.close()
+    text = caplog.text
+    assert "connected to Discord as talksbot" in text and "in 1 server" in text
+    assert "synced 5 commands to guild" in text and "ready to answer from 2 articles" in text

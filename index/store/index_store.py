@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -153,14 +152,14 @@ class IndexStore:
         except OSError as err:
             raise write_error(err, self.directory) from None
         try:
-            embedded = embed_documents(to_embed, embedder, config, progress)
+            embedded = embed_documents(to_embed, embedder, config, progress, report.notes)
             self._write_generation(staging, base, (base_faiss_ok, base_lexicon_ok), embedded, config, report)
             report.generation = folder.publish(staging)
         except (OSError, sqlite3.Error) as err:
-            shutil.rmtree(staging, ignore_errors=True)
+            folder.discard_staging(staging)
             raise write_error(err, self.directory) from None
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            folder.discard_staging(staging)
             raise
         report.published = True
         folder.prune()

@@ -197,6 +197,17 @@ def document_passages(conn: sqlite3.Connection, doc_path: str) -> list[tuple[int
     ]
 
 
+def document_passage_ids(conn: sqlite3.Connection, doc_path: str) -> list[int]:
+    """Ids of a document's passages, in order (empty when it is not indexed)."""
+    return [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id WHERE d.path = ? ORDER BY p.ordinal",
+            (doc_path,),
+        )
+    ]
+
+
 def document_body(conn: sqlite3.Connection, doc_path: str) -> str | None:
     """A document's body as indexed, or None."""
     row = conn.execute("SELECT body FROM documents WHERE path = ?", (doc_path,)).fetchone()

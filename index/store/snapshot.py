@@ -144,6 +144,11 @@ class Snapshot:
         with self._lock:
             return record.document_passages(self._conn, doc_path)
 
+    def document_passage_ids(self, doc_path: str) -> list[int]:
+        """Ids of a document's passages, in order: ``fetch`` reads them (search compares whole articles)."""
+        with self._lock:
+            return record.document_passage_ids(self._conn, doc_path)
+
     def document_body(self, doc_path: str) -> str | None:
         """A document's body as indexed, or None."""
         with self._lock:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from .gateway import Gateway, GatewayConnection, IdentifyAttempt, Session, shard_for
+from .guilds import FakeGuild
 from .harness import DiscordHarness
 from .models import (
     DEFAULT_BOT_PERMISSIONS,
@@ -19,7 +21,10 @@ from .models import (
     MESSAGE_FLAG_EPHEMERAL,
     MESSAGE_FLAG_LOADING,
     PERM_ADMINISTRATOR,
+    PERM_EMBED_LINKS,
     PERM_MANAGE_GUILD,
+    PERM_SEND_MESSAGES,
+    PERM_VIEW_CHANNEL,
     CallbackRecord,
     EditRecord,
     ErrorEvent,
@@ -37,7 +42,7 @@ from .openapi import (
     load_spec,
     message_problems,
 )
-from .server import FakeDiscord, GatewayConnection, Reply, RequestLog
+from .server import FakeDiscord, Reply, RequestLog
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +52,25 @@ __all__ = [
     "MESSAGE_FLAG_EPHEMERAL",
     "MESSAGE_FLAG_LOADING",
     "PERM_ADMINISTRATOR",
+    "PERM_EMBED_LINKS",
     "PERM_MANAGE_GUILD",
+    "PERM_SEND_MESSAGES",
+    "PERM_VIEW_CHANNEL",
     "CallbackRecord",
     "DiscordHarness",
     "EditRecord",
     "ErrorEvent",
     "FakeDiscord",
+    "FakeGuild",
+    "Gateway",
     "GatewayConnection",
+    "IdentifyAttempt",
     "InteractionRecord",
     "OpenAPISpec",
     "Operation",
     "Reply",
     "RequestLog",
+    "Session",
     "Violation",
     "allowed_mentions_problems",
     "component_problems",
@@ -66,5 +78,6 @@ __all__ = [
     "embed_problems",
     "load_spec",
     "message_problems",
+    "shard_for",
     "visible_state",
 ]

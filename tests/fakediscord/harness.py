@@ -2,6 +2,8 @@
 
 Synchronous pytest tests drive it through :class:`DiscordHarness`; everything that
 touches the fake or the client runs on the harness loop via :meth:`DiscordHarness.call`.
+Without a client factory the harness runs the fake alone (standalone), for bots in other
+processes: start them with ``launch.py`` and ``harness.fake.launch_env()``.
 """
 
 from __future__ import annotations
@@ -55,14 +57,15 @@ ClientFactory = Callable[[], discord.Client] | Callable[[FakeDiscord], discord.C
 class DiscordHarness:
     """A fake Discord plus a real, unpatched discord.py client, driven synchronously from tests.
 
-    Only one harness may run at a time: the URL patch is process-wide (class attributes).
+    Only one harness with a client may run at a time: the URL patch is process-wide (class
+    attributes). A standalone harness (``client_factory=None``) patches nothing.
     """
 
     _active: DiscordHarness | None = None
 
     def __init__(
         self,
-        client_factory: ClientFactory,
+        client_factory: ClientFactory | None,
         *,
         token: str = "fake-bot-token",
         client_token: str | None = None,
@@ -76,7 +79,8 @@ class DiscordHarness:
         """Configure; :meth:`start` (or ``with``) runs it.
 
         ``client_factory`` is called on the harness loop after the fake is up; it may take
-        the :class:`FakeDiscord` (for its ``guild_id`` etc.) or no argument.
+        the :class:`FakeDiscord` (for its ``guild_id`` etc.) or no argument. ``None`` runs the
+        fake alone: no client, no URL patch, nothing awaited but the fake's port.
         ``client_token`` (what the client logs in with) defaults to the fake's ``token``.
         """
         self.client_factory = client_factory
@@ -129,9 +133,10 @@ class DiscordHarness:
         """
         if self._started:
             return self
-        if DiscordHarness._active is not None:
-            raise RuntimeError("another DiscordHarness is running; close it first (Route.BASE is process-wide)")
-        DiscordHarness._active = self
+        if self.client_factory is not None:
+            if DiscordHarness._active is not None:
+                raise RuntimeError("another DiscordHarness is running; close it first (Route.BASE is process-wide)")
+            DiscordHarness._active = self
         self._started = True
         logging.getLogger().addHandler(self._log_collector)
         self.loop = asyncio.new_event_loop()
@@ -153,12 +158,14 @@ class DiscordHarness:
             **self.fake_kwargs,
         )
         await self.fake.start()
+        self._probe_task = asyncio.create_task(self._lag_probe(), name="fakediscord-lag-probe")
+        if self.client_factory is None:
+            return
         self._saved_urls = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
         # The only two knobs: discord.py builds REST URLs from Route.BASE and opens the
         # gateway at DEFAULT_GATEWAY (Client never asks GET /gateway/bot unless sharded).
         Route.BASE = self.fake.api_base
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.fake.gateway_url)
-        self._probe_task = asyncio.create_task(self._lag_probe(), name="fakediscord-lag-probe")
         self.client = self._make_client()
         self._client_task = asyncio.create_task(self.client.start(self.client_token), name="fakediscord-client")
         await self._race(self.fake.wait_ready(self.ready_timeout), "gateway READY")
@@ -168,6 +175,7 @@ class DiscordHarness:
 
     def _make_client(self) -> discord.Client:
         """Call the factory with the fake if it accepts an argument."""
+        assert self.client_factory is not None
         try:
             params = inspect.signature(self.client_factory).parameters.values()
         except (TypeError, ValueError):
@@ -322,9 +330,10 @@ class DiscordHarness:
         attachments: Mapping[str, dict[str, Any]] | None = None,
         wait_connected: bool = True,
         dm: bool = False,
+        guild_id: int | None = None,
         timeout: float = 10.0,
     ) -> InteractionRecord:
-        """Dispatch a slash command; returns at once with the record (use :meth:`wait_final`)."""
+        """Dispatch a slash command (in ``guild_id``, default the first guild); returns at once with the record."""
         return self.call(
             self.fake.slash(
                 name,
@@ -334,6 +343,7 @@ class DiscordHarness:
                 attachments=attachments,
                 wait_connected=wait_connected,
                 dm=dm,
+                guild_id=guild_id,
             ),
             timeout,
         )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .gateway import GatewayConnection
     from .server import FakeDiscord
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,35 @@ def text_channel_payload(
         "default_thread_rate_limit_per_user": 0,
         "default_auto_archive_duration": 4320,
     }
+
+
+def overwrite_payload(target_id: int | str, *, kind: int = 0, allow: int = 0, deny: int = 0) -> dict[str, Any]:
+    """A channel permission overwrite for a role (``kind`` 0) or a member (1)."""
+    return {"id": str(target_id), "type": kind, "allow": str(allow), "deny": str(deny)}
+
+
+def channel_permissions(
+    guild_id: int, roles: list[dict[str, Any]], member_roles: list[str], member_id: int, channel: dict[str, Any]
+) -> int:
+    """A member's permissions in a channel, computed as Discord documents it (base, then overwrites)."""
+    by_id = {r["id"]: int(r["permissions"]) for r in roles}
+    base = by_id.get(str(guild_id), 0)
+    for role_id in member_roles:
+        base |= by_id.get(str(role_id), 0)
+    if base & PERM_ADMINISTRATOR:
+        return (1 << 53) - 1
+    overwrites = {
+        (o["type"], o["id"]): (int(o["allow"]), int(o["deny"])) for o in channel.get("permission_overwrites", [])
+    }
+    allow, deny = overwrites.get((0, str(guild_id)), (0, 0))
+    perms = (base & ~deny) | allow
+    role_allow = role_deny = 0
+    for role_id in member_roles:
+        a, d = overwrites.get((0, str(role_id)), (0, 0))
+        role_allow, role_deny = role_allow | a, role_deny | d
+    perms = (perms & ~role_deny) | role_allow
+    allow, deny = overwrites.get((1, str(member_id)), (0, 0))
+    return (perms & ~deny) | allow
 
 
 def category_payload(channel_id: int, guild_id: int, name: str, position: int = 0) -> dict[str, Any]:
@@ -311,6 +341,8 @@ class InteractionRecord:
         self.autocomplete_choices: list[dict[str, Any]] | None = None
         self.component_message_id: int | None = None  # the clicked message, for component interactions
         self.parent: InteractionRecord | None = None  # the interaction whose modal this one submits
+        # Gateway connections that carried the INTERACTION_CREATE (live or replayed on RESUME).
+        self.delivered_on: list[GatewayConnection] = []
         self.last_activity: float = self.created_at
         self._touched: list[int] = []  # message ids in order of last change
         self._changed = asyncio.Event()
@@ -333,6 +365,11 @@ class InteractionRecord:
             self._touched.append(message_id)
         self._changed.set()
         self._changed = asyncio.Event()
+
+    @property
+    def shards(self) -> list[tuple[int, int] | None]:
+        """The (shard id, shard count) of each connection that carried this interaction."""
+        return [conn.shard for conn in self.delivered_on]
 
     @property
     def acknowledged(self) -> bool:

@@ -1,12 +1,13 @@
-"""A local fake of Discord's REST API and gateway, strict enough to catch real bot bugs.
+"""A local fake of Discord's REST API, strict enough to catch real bot bugs, and the whole fake's front.
 
 :class:`FakeDiscord` serves, on 127.0.0.1, the REST routes discord.py uses (login,
 application info, command sync, interaction callbacks, webhook followups, channel
-messages), a JSON gateway at ``/gateway`` (HELLO, IDENTIFY/READY, GUILD_CREATE,
-heartbeats, RESUME) and hosted attachment files. Every request body is validated
-against Discord's OpenAPI description and documented limits; problems are recorded
-in :attr:`FakeDiscord.violations` and answered with Discord's 400 error shape, never
-raised inside the server.
+messages), hosted attachment files, and the gateway (``gateway.py``: sessions, shards,
+heartbeats, RESUME). Every request body is validated against Discord's OpenAPI
+description and documented limits; problems are recorded in :attr:`FakeDiscord.violations`
+and answered with Discord's 400 error shape, never raised inside the server. Its guilds
+are ``guilds.py``; the driver methods that play the users (:meth:`FakeDiscord.slash`,
+:meth:`FakeDiscord.click`, ...) are ``interactions.py``.
 """
 
 from __future__ import annotations
@@ -14,20 +15,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import itertools
 import json
 import logging
 import re
-import secrets
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from . import models
+from .gateway import Gateway, GatewayConnection, Session
+from .guilds import FakeGuild, application_payload, guild_create_payload, neighbour_guild_id, ready_payload
+from .interactions import InteractionDriver
 from .models import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_MEMBER_PERMISSIONS,
@@ -46,7 +48,6 @@ from .openapi import OpenAPISpec, Operation, load_spec, message_problems
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v10"
-ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
 # Interaction types and the callback types Discord accepts for each.
 _ALLOWED_CALLBACKS: dict[int, set[int]] = {
@@ -105,32 +106,6 @@ class _Ctx:
     problems: list[str]
 
 
-@dataclass
-class _Session:
-    """One gateway session (survives socket drops; RESUME replays ``events``)."""
-
-    session_id: str
-    seq: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)
-    intents: int | None = None
-
-
-@dataclass
-class GatewayConnection:
-    """One websocket connection to the fake gateway."""
-
-    ws: web.WebSocketResponse
-    path: str
-    query: dict[str, str]
-    opened_at: float
-    session: _Session | None = None
-    how: str | None = None  # "identify" or "resume"
-    ready: bool = False  # READY+GUILD_CREATE (or RESUMED) sent: interactions may follow
-    closed_at: float | None = None
-    close_code: int | None = None
-    frames_in: list[dict[str, Any]] = field(default_factory=list)
-
-
 def _error(status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> Reply:
     """Discord's JSON error shape."""
     body: dict[str, Any] = {"message": message, "code": code}
@@ -153,8 +128,8 @@ def _errors_tree(problems: Iterable[str]) -> dict[str, Any]:
     return tree
 
 
-class FakeDiscord:
-    """An in-process fake Discord (REST + gateway) for one bot in one guild."""
+class FakeDiscord(InteractionDriver):
+    """An in-process fake Discord (REST + gateway) for one bot in one or more guilds."""
 
     def __init__(
         self,
@@ -169,8 +144,21 @@ class FakeDiscord:
         application_id: int | None = None,
         guild_id: int | None = None,
         channel_id: int | None = None,
+        guilds: int = 1,
+        guilds_per_shard: int = 1000,
+        max_guilds_per_shard: int = 2500,
+        max_concurrency: int = 1,
+        identify_window: float = 5.0,
     ) -> None:
-        """Build the fake's world (bot, app, guild, channels, roles, a default member); call :meth:`start`."""
+        """Build the fake's world (bot, app, guilds, channels, roles, a default member); call :meth:`start`.
+
+        ``guilds`` is how many servers the bot is in (the first is :attr:`guild_id`, the one the
+        driver uses unless told otherwise). Sharding follows Discord with these knobs:
+        GET /gateway/bot recommends one shard per ``guilds_per_shard`` guilds (Discord: 1,000),
+        a session holding more than ``max_guilds_per_shard`` guilds is closed with 4011
+        (Discord: 2,500), and one IDENTIFY per ``identify_window`` seconds (Discord: 5) is
+        allowed per bucket ``shard_id % max_concurrency``.
+        """
         self.token = token
         self.heartbeat_interval = heartbeat_interval
         self.ack_deadline = ack_deadline
@@ -212,16 +200,19 @@ class FakeDiscord:
         self.members: dict[int, dict[str, Any]] = {}
         self.members[self.owner_id] = models.member_payload(self.owner, roles=[])
         self.members[self.bot_user_id] = models.member_payload(self.bot_user, roles=[str(self.bot_role_id)])
+        # The first guild's roles and members are the attributes above (the same objects).
+        self.guilds: dict[int, FakeGuild] = {
+            self.guild_id: FakeGuild(self.guild_id, guild_name, self.channel_id, self.roles, self.members)
+        }
+        for k in range(1, guilds):
+            self._add_guild(neighbour_guild_id(self.guild_id, k), f"Talks Watch {k + 1}", bot_name)
         self.default_member = self.member(name="alice")
 
-        # --- recorded traffic
+        # --- recorded traffic (the gateway's own: self.gateway.connections, .identifies, .heartbeats)
         self.violations: list[Violation] = []
         self.response_violations: list[Violation] = []
         self.events: list[ErrorEvent] = []
         self.requests: list[RequestLog] = []
-        self.heartbeats: list[float] = []
-        self.connections: list[GatewayConnection] = []
-        self.presence_updates: list[dict[str, Any]] = []
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.sync_log: list[tuple[int | None, float, list[str]]] = []
@@ -232,13 +223,16 @@ class FakeDiscord:
         self._message_owner: dict[int, int] = {}  # message id -> interaction id
         self.channel_messages: dict[int, list[int]] = {}
         self._files: dict[int, tuple[str, bytes, str]] = {}
-        self.identify_count = 0
-        self.resume_count = 0
 
         # --- server state
-        self.session: _Session | None = None
-        self._conn: GatewayConnection | None = None
-        self._gw_lock: asyncio.Lock | None = None
+        self.gateway = Gateway(
+            self,
+            heartbeat_interval=heartbeat_interval,
+            max_concurrency=max_concurrency,
+            identify_window=identify_window,
+            guilds_per_shard=guilds_per_shard,
+            max_guilds_per_shard=max_guilds_per_shard,
+        )
         self._changed: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -291,13 +285,17 @@ class FakeDiscord:
         """READY's ``resume_gateway_url``: a distinct path so a test can see the client used it."""
         return f"ws://127.0.0.1:{self.port}/resume-gateway"
 
+    def launch_env(self) -> dict[str, str]:
+        """Environment variables for ``launch.py``: a discord.py program in another process uses this fake."""
+        return {"FAKEDISCORD_API_BASE": self.api_base, "FAKEDISCORD_GATEWAY": self.gateway_url}
+
     async def start(self) -> None:
         """Bind a random free port on 127.0.0.1 and serve."""
-        self._gw_lock = asyncio.Lock()
+        self.gateway.bind()
         self._changed = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_get("/gateway", self._gateway)
-        app.router.add_get("/resume-gateway", self._gateway)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/resume-gateway", self.gateway.handle)
         app.router.add_get("/cdn/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._api)
         app.router.add_route("*", "/{tail:.*}", self._outside_api)
@@ -312,10 +310,7 @@ class FakeDiscord:
 
     async def stop(self) -> None:
         """Close gateway sockets and the HTTP server."""
-        for conn in list(self.connections):
-            if not conn.ws.closed:
-                with contextlib.suppress(TimeoutError, ConnectionError):
-                    await asyncio.wait_for(conn.ws.close(code=1001, message=b"fake shutting down"), 2.0)
+        await self.gateway.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -341,12 +336,15 @@ class FakeDiscord:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
 
-    async def wait_ready(self, timeout: float = 10.0) -> None:
-        """Wait until a gateway session has been identified and is connected."""
+    async def wait_ready(self, timeout: float = 10.0, *, guild_id: int | None = None) -> None:
+        """Wait until a session that gets the guild's events (default: the first guild) is READY and connected."""
+        gid = self.guild_id if guild_id is None else guild_id
+        await self.wait_until(lambda: self.gateway.serving(gid), timeout, f"a READY gateway session for guild {gid}")
+
+    async def wait_all_served(self, timeout: float = 10.0) -> None:
+        """Wait until every guild's shard has a READY, connected session."""
         await self.wait_until(
-            lambda: self._conn is not None and self._conn.ready and self._conn.session is self.session,
-            timeout,
-            "gateway session READY",
+            lambda: all(self.gateway.serving(gid) for gid in self.guilds), timeout, "every guild served by a shard"
         )
 
     async def wait_for_sync(self, timeout: float = 10.0, count: int = 1) -> None:
@@ -356,7 +354,7 @@ class FakeDiscord:
     async def wait_resumed(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until ``count`` RESUMEs have completed."""
         await self.wait_until(
-            lambda: self.resume_count >= count and self._conn is not None,
+            lambda: self.resume_count >= count and self.gateway.serving(self.guild_id),
             timeout,
             f"{count} gateway RESUME(s)",
         )
@@ -395,6 +393,29 @@ class FakeDiscord:
         """The role object with this name."""
         return next(r for r in self.roles if r["name"] == name)
 
+    def add_text_channel(self, name: str, *, bot_denied: int = 0) -> int:
+        """Add a text channel (before the bot connects, so GUILD_CREATE carries it); returns its id.
+
+        ``bot_denied`` is a permission bitfield the channel denies the bot's role (e.g.
+        ``PERM_SEND_MESSAGES``): messages the bot posts there then get Discord's 403.
+        """
+        channel_id = self.snowflake()
+        channel = models.text_channel_payload(
+            channel_id, self.guild_id, name, parent_id=self.category_id, position=len(self.channels)
+        )
+        if bot_denied:
+            channel["permission_overwrites"] = [models.overwrite_payload(self.bot_role_id, deny=bot_denied)]
+        self.channels.append(channel)
+        return channel_id
+
+    def bot_permissions_in(self, channel_id: int) -> int:
+        """The bot's permissions in a channel of the guild (roles, then the channel's overwrites)."""
+        channel = self._channel(channel_id)
+        member = self.members[self.bot_user_id]
+        if channel is None:
+            return 0
+        return models.channel_permissions(self.guild_id, self.roles, member["roles"], self.bot_user_id, channel)
+
     @property
     def text_channel(self) -> dict[str, Any]:
         """The guild's text channel object."""
@@ -404,102 +425,48 @@ class FakeDiscord:
         """The channel with this id, if it exists."""
         return next((c for c in self.channels if int(c["id"]) == int(channel_id)), None)
 
-    def guild_payload(self) -> dict[str, Any]:
-        """The full GUILD_CREATE payload for the fake guild."""
-        return {
-            "id": str(self.guild_id),
-            "name": self.guild_name,
-            "icon": None,
-            "icon_hash": None,
-            "splash": None,
-            "discovery_splash": None,
-            "owner_id": str(self.owner_id),
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "widget_enabled": False,
-            "widget_channel_id": None,
-            "verification_level": 1,
-            "default_message_notifications": 1,
-            "explicit_content_filter": 2,
-            "roles": copy.deepcopy(self.roles),
-            "emojis": [],
-            "features": [],
-            "mfa_level": 0,
-            "application_id": None,
-            "system_channel_id": str(self.channel_id),
-            "system_channel_flags": 0,
-            "rules_channel_id": None,
-            "max_presences": None,
-            "max_members": 500000,
-            "vanity_url_code": None,
-            "description": None,
-            "banner": None,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
-            "public_updates_channel_id": None,
-            "max_video_channel_users": 25,
-            "max_stage_video_channel_users": 50,
-            "nsfw_level": 0,
-            "stickers": [],
-            "premium_progress_bar_enabled": False,
-            "safety_alerts_channel_id": None,
-            "incidents_data": None,
-            "hub_type": None,
-            "latest_onboarding_question_id": None,
-            # GUILD_CREATE-only fields
-            "joined_at": iso_now(),
-            "large": False,
-            "unavailable": False,
-            "member_count": len(self.members),
-            "voice_states": [],
-            "members": copy.deepcopy(list(self.members.values())),
-            "channels": [{k: v for k, v in c.items() if k != "guild_id"} for c in self.channels],
-            "threads": [],
-            "presences": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-            "embedded_activities": [],
-            "activity_instances": [],
-            "application_command_counts": {},
-            "lazy": True,
+    def _add_guild(self, guild_id: int, name: str, bot_name: str) -> FakeGuild:
+        """Another server the bot is in: a text channel, @everyone and the bot's role, its owner and the bot."""
+        category_id, channel_id, bot_role_id = self.snowflake(), self.snowflake(), self.snowflake()
+        roles = [
+            models.role_payload(guild_id, "@everyone", permissions=DEFAULT_MEMBER_PERMISSIONS),
+            models.role_payload(
+                bot_role_id,
+                bot_name,
+                permissions=DEFAULT_BOT_PERMISSIONS,
+                position=1,
+                managed=True,
+                bot_id=self.bot_user_id,
+            ),
+        ]
+        self.channels += [
+            models.category_payload(category_id, guild_id, "Text Channels"),
+            models.text_channel_payload(channel_id, guild_id, "general", parent_id=category_id),
+        ]
+        members = {
+            self.owner_id: models.member_payload(self.owner, roles=[]),
+            self.bot_user_id: models.member_payload(self.bot_user, roles=[str(bot_role_id)]),
         }
+        guild = self.guilds[guild_id] = FakeGuild(guild_id, name, channel_id, roles, members)
+        return guild
+
+    @property
+    def guild_ids(self) -> list[int]:
+        """Every guild the bot is in, the first one first."""
+        return list(self.guilds)
+
+    def guild_payload(self, guild_id: int | None = None) -> dict[str, Any]:
+        """The full GUILD_CREATE payload of a guild (default: the first)."""
+        guild = self.guilds[self.guild_id if guild_id is None else guild_id]
+        return guild_create_payload(guild, self.channels, self.owner_id)
+
+    def ready_payload(self, session_id: str, guild_ids: list[int]) -> dict[str, Any]:
+        """READY's ``d`` for a new session that will receive ``guild_ids``."""
+        return ready_payload(self.bot_user, self.application_id, session_id, guild_ids, self.resume_gateway_url)
 
     def application_payload(self) -> dict[str, Any]:
         """The bot's application object (PrivateApplicationResponse)."""
-        owner = {k: v for k, v in self.owner.items()}
-        return {
-            "id": str(self.application_id),
-            "name": self.bot_user["username"],
-            "icon": None,
-            "description": "Answers questions about the Istanbul talks with attributed quotes.",
-            "summary": "",
-            "type": None,
-            "bot": copy.deepcopy(self.bot_user),
-            "bot_public": False,
-            "bot_require_code_grant": False,
-            "verify_key": secrets.token_hex(32),
-            "flags": 0,
-            "flags_new": "0",
-            "hook": True,
-            "is_monetized": False,
-            "is_verified": False,
-            "is_discoverable": False,
-            "storefront_available": False,
-            "redirect_uris": [],
-            "interactions_endpoint_url": None,  # None, else discord.py warns that it receives no interactions
-            "role_connections_verification_url": None,
-            "owner": owner,
-            "approximate_guild_count": 1,
-            "approximate_user_install_count": 0,
-            "approximate_user_authorization_count": 0,
-            "explicit_content_filter": 0,
-            "team": None,
-            "eligible_oauth2_scopes": ["applications.commands", "bot"],
-            "integration_types_config": {"0": {}},
-            "tags": [],
-        }
+        return application_payload(self.application_id, self.bot_user, self.owner, len(self.guilds))
 
     def host_attachment(
         self,
@@ -525,403 +492,7 @@ class FakeDiscord:
             att["ephemeral"] = True  # slash-command uploads are ephemeral attachments
         return att
 
-    # ===================================================== driver: interactions
-    def find_command(self, name: str, type_: int = 1) -> tuple[dict[str, Any], int | None]:
-        """The synced command definition (guild version first) and its guild id (None = global)."""
-        for c in self.guild_commands.get(self.guild_id, []):
-            if c["name"] == name and c.get("type", 1) == type_:
-                return c, self.guild_id
-        for c in self.global_commands:
-            if c["name"] == name and c.get("type", 1) == type_:
-                return c, None
-        known = sorted(
-            {c["name"] for c in self.global_commands} | {c["name"] for c in self.guild_commands.get(self.guild_id, [])}
-        )
-        raise ValueError(f"no synced command {name!r} (type {type_}); synced: {known}")
-
-    def _interaction_base(
-        self,
-        type_: int,
-        data: dict[str, Any],
-        member: dict[str, Any] | None,
-        channel_id: int | None,
-        locale: str,
-        dm: bool = False,
-    ) -> dict[str, Any]:
-        """Fields every guild interaction carries (or, with ``dm``, an interaction in the bot's DMs)."""
-        if dm:
-            return self._dm_interaction_base(type_, data, member, locale)
-        member = copy.deepcopy(member or self.default_member)
-        member.setdefault("permissions", DEFAULT_MEMBER_PERMISSIONS)
-        channel = copy.deepcopy(self._channel(channel_id or self.channel_id))
-        if channel is None:
-            raise ValueError(f"unknown channel {channel_id}")
-        channel["permissions"] = member["permissions"]
-        return {
-            "id": str(self.snowflake()),
-            "application_id": str(self.application_id),
-            "type": type_,
-            "data": data,
-            "guild_id": str(self.guild_id),
-            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
-            "channel_id": channel["id"],
-            "channel": channel,
-            "member": member,
-            "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
-            "version": 1,
-            "app_permissions": DEFAULT_BOT_PERMISSIONS,
-            "locale": locale,
-            "guild_locale": "en-US",
-            "entitlements": [],
-            "entitlement_sku_ids": [],
-            "authorizing_integration_owners": {"0": str(self.guild_id)},
-            "context": 0,
-            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
-        }
-
-    def _dm_interaction_base(
-        self, type_: int, data: dict[str, Any], member: dict[str, Any] | None, locale: str
-    ) -> dict[str, Any]:
-        """An interaction from the bot's DM with a user: ``user`` instead of ``member``, no guild."""
-        user = copy.deepcopy((member or self.default_member)["user"])
-        channel = {"id": str(self.snowflake()), "type": 1, "last_message_id": None, "flags": 0, "recipients": [user]}
-        return {
-            "id": str(self.snowflake()),
-            "application_id": str(self.application_id),
-            "type": type_,
-            "data": data,
-            "channel_id": channel["id"],
-            "channel": channel,
-            "user": user,
-            "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
-            "version": 1,
-            "app_permissions": DEFAULT_BOT_PERMISSIONS,
-            "locale": locale,
-            "entitlements": [],
-            "entitlement_sku_ids": [],
-            "authorizing_integration_owners": {"0": str(self.guild_id)},
-            "context": 1,
-            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
-        }
-
-    def _option_value(
-        self,
-        opt_def: dict[str, Any],
-        value: Any,
-        resolved: dict[str, dict[str, Any]],
-        attachments: Mapping[str, dict[str, Any]],
-    ) -> Any:
-        """Convert a test-supplied value to the wire value for this option type, filling ``resolved``."""
-        t, name = opt_def["type"], opt_def["name"]
-        if t == 11:
-            att = attachments.get(name, value)
-            if not isinstance(att, dict) or "url" not in att:
-                raise ValueError(f"option {name!r} is an attachment: pass fake.host_attachment(...)")
-            resolved.setdefault("attachments", {})[att["id"]] = att
-            return att["id"]
-        if t in (6, 9) and isinstance(value, dict) and ("user" in value or "username" in value):
-            user = value.get("user", value)
-            resolved.setdefault("users", {})[user["id"]] = user
-            if "user" in value:
-                m = {k: v for k, v in value.items() if k != "user"}
-                m.setdefault("permissions", DEFAULT_MEMBER_PERMISSIONS)
-                resolved.setdefault("members", {})[user["id"]] = m
-            return user["id"]
-        if t in (8, 9):
-            try:
-                rid = self._role_id(value)
-            except ValueError:
-                if t == 8:
-                    raise
-            else:
-                resolved.setdefault("roles", {})[rid] = next(r for r in self.roles if r["id"] == rid)
-                return rid
-        if t == 6:
-            m = self.members.get(int(value))
-            if m is None:
-                raise ValueError(f"option {name!r}: unknown user {value!r}")
-            resolved.setdefault("users", {})[m["user"]["id"]] = m["user"]
-            return m["user"]["id"]
-        if t == 7:
-            ch = self._channel(int(value))
-            if ch is None:
-                raise ValueError(f"option {name!r}: unknown channel {value!r}")
-            resolved.setdefault("channels", {})[ch["id"]] = {
-                "id": ch["id"],
-                "name": ch["name"],
-                "type": ch["type"],
-                "permissions": DEFAULT_MEMBER_PERMISSIONS,
-                "parent_id": ch.get("parent_id"),
-                "flags": 0,
-            }
-            return ch["id"]
-        if t == 3:
-            if not isinstance(value, str):
-                raise ValueError(f"option {name!r} is a STRING, got {value!r}")
-            lo, hi = opt_def.get("min_length") or 0, opt_def.get("max_length") or 6000
-            if not lo <= len(value) <= hi:
-                raise ValueError(f"option {name!r}: Discord's client only allows {lo}..{hi} chars")
-        elif t == 4:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"option {name!r} is an INTEGER, got {value!r}")
-        elif t == 10:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"option {name!r} is a NUMBER, got {value!r}")
-        elif t == 5 and not isinstance(value, bool):
-            raise ValueError(f"option {name!r} is a BOOLEAN, got {value!r}")
-        if t in (4, 10):
-            lo, hi = opt_def.get("min_value"), opt_def.get("max_value")
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                raise ValueError(f"option {name!r}: Discord's client only allows {lo}..{hi}")
-        choices = opt_def.get("choices")
-        if choices and value not in [c["value"] for c in choices] and not opt_def.get("autocomplete"):
-            raise ValueError(f"option {name!r} must be one of {[c['value'] for c in choices]}")
-        return value
-
-    def _build_options(
-        self,
-        defs: list[dict[str, Any]],
-        options: Mapping[str, Any] | Iterable[Any] | None,
-        attachments: Mapping[str, dict[str, Any]],
-        focused: str | None = None,
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        """Build the wire options from ``{name: value}``, checking names, types and required ones."""
-        if options is None:
-            pairs: list[tuple[str, Any]] = []
-        elif isinstance(options, Mapping):
-            pairs = list(options.items())
-        else:
-            pairs = [(o["name"], o["value"]) if isinstance(o, Mapping) else tuple(o) for o in options]  # type: ignore[misc]
-        for name in attachments:
-            if name not in dict(pairs):
-                pairs.append((name, attachments[name]))
-        by_name = {d["name"]: d for d in defs}
-        resolved: dict[str, dict[str, Any]] = {}
-        built: list[dict[str, Any]] = []
-        for name, value in pairs:
-            d = by_name.get(name)
-            if d is None or d["type"] in (1, 2):
-                raise ValueError(f"unknown option {name!r}; the command has {sorted(by_name)}")
-            if focused == name:
-                built.append({"name": name, "type": d["type"], "value": str(value), "focused": True})
-                continue
-            built.append(
-                {
-                    "name": name,
-                    "type": d["type"],
-                    "value": self._option_value(d, value, resolved, attachments),
-                }
-            )
-        given = {n for n, _ in pairs}
-        missing = [d["name"] for d in defs if d.get("required") and d["name"] not in given]
-        if missing and focused is None:
-            raise ValueError(f"missing required option(s) {missing}: Discord's client would not send this")
-        return built, resolved
-
-    def _command_data(
-        self,
-        name: str,
-        options: Any,
-        subcommand: str | None,
-        attachments: Mapping[str, dict[str, Any]] | None,
-        focused: str | None = None,
-    ) -> dict[str, Any]:
-        """The ``data`` object of an APPLICATION_COMMAND / AUTOCOMPLETE interaction."""
-        cmd, scope = self.find_command(name, 1)
-        defs: list[dict[str, Any]] = cmd.get("options") or []
-        wrappers: list[dict[str, Any]] = []
-        for part in (subcommand or "").split():
-            d = next((o for o in defs if o["name"] == part and o["type"] in (1, 2)), None)
-            if d is None:
-                raise ValueError(f"/{name} has no subcommand (group) {part!r}")
-            wrappers.append(d)
-            defs = d.get("options") or []
-        if any(o["type"] in (1, 2) for o in defs):
-            raise ValueError(f"/{name} {subcommand or ''}: choose a subcommand from {[o['name'] for o in defs]}")
-        built, resolved = self._build_options(defs, options, dict(attachments or {}), focused)
-        for w in reversed(wrappers):
-            built = [{"name": w["name"], "type": w["type"], "options": built}]
-        data: dict[str, Any] = {"id": cmd["id"], "name": name, "type": 1}
-        if built:
-            data["options"] = built
-        if resolved:
-            data["resolved"] = resolved
-        if scope is not None:
-            data["guild_id"] = str(scope)
-        return data
-
-    async def slash(
-        self,
-        name: str,
-        options: Mapping[str, Any] | Iterable[Any] | None = None,
-        *,
-        member: dict[str, Any] | None = None,
-        subcommand: str | None = None,
-        attachments: Mapping[str, dict[str, Any]] | None = None,
-        channel_id: int | None = None,
-        locale: str = "en-US",
-        wait_connected: bool = True,
-        dm: bool = False,
-    ) -> InteractionRecord:
-        """Dispatch a slash-command INTERACTION_CREATE (type 2) built from the synced definition.
-
-        With ``wait_connected=False`` it is queued even while the socket is down and
-        reaches the bot only through RESUME's replay (the 3-second clock still runs).
-        With ``dm=True`` it comes from the user's DM with the bot (no guild, no member).
-        """
-        data = self._command_data(name, options, subcommand, attachments)
-        payload = self._interaction_base(2, data, member, channel_id, locale, dm=dm)
-        label = f"/{name}" + (f" {subcommand}" if subcommand else "")
-        return await self._dispatch_interaction(
-            payload, kind="slash", name=label, custom_id=None, wait_connected=wait_connected
-        )
-
-    async def autocomplete(
-        self,
-        name: str,
-        options: Mapping[str, Any],
-        focused: str,
-        *,
-        member: dict[str, Any] | None = None,
-        subcommand: str | None = None,
-    ) -> InteractionRecord:
-        """Dispatch an APPLICATION_COMMAND_AUTOCOMPLETE (type 4) with ``focused`` as the typed option."""
-        data = self._command_data(name, options, subcommand, None, focused=focused)
-        payload = self._interaction_base(4, data, member, None, "en-US")
-        return await self._dispatch_interaction(payload, kind="autocomplete", name=f"/{name}", custom_id=None)
-
-    def _find_component(
-        self, target: InteractionRecord | dict[str, Any] | int, custom_id: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The (current message, component) holding ``custom_id``; ValueError if a user could not click it."""
-        if isinstance(target, InteractionRecord):
-            ids = list(reversed(self.interaction_message_ids(target)))
-        elif isinstance(target, dict):
-            ids = [int(target["id"])]
-        else:
-            ids = [int(target)]
-        for mid in ids:
-            msg = self.messages.get(mid)
-            if msg is None or mid in self.deleted_message_ids:
-                continue
-            for comp in _iter_components(msg.get("components", [])):
-                if comp.get("custom_id") == custom_id:
-                    if comp.get("disabled"):
-                        raise ValueError(f"component {custom_id!r} is disabled: a user cannot use it")
-                    return msg, comp
-        raise ValueError(f"no live message of {target!r} has a component with custom_id {custom_id!r}")
-
-    async def click(
-        self,
-        target: InteractionRecord | dict[str, Any] | int,
-        custom_id: str,
-        *,
-        member: dict[str, Any] | None = None,
-    ) -> InteractionRecord:
-        """Click a button (MESSAGE_COMPONENT, component_type 2) on a message the bot sent."""
-        msg, comp = self._find_component(target, custom_id)
-        if comp.get("type") != 2 or comp.get("style") == 5:
-            raise ValueError(f"{custom_id!r} is not a clickable (non-link) button")
-        data = {"custom_id": custom_id, "component_type": 2, "id": comp.get("id")}
-        return await self._component_interaction(msg, data, member, custom_id)
-
-    async def select(
-        self,
-        target: InteractionRecord | dict[str, Any] | int,
-        custom_id: str,
-        values: list[str],
-        *,
-        member: dict[str, Any] | None = None,
-    ) -> InteractionRecord:
-        """Choose ``values`` in a string select menu (component_type 3)."""
-        msg, comp = self._find_component(target, custom_id)
-        if comp.get("type") != 3:
-            raise ValueError(f"{custom_id!r} is not a string select")
-        allowed = [o["value"] for o in comp.get("options", [])]
-        if any(v not in allowed for v in values):
-            raise ValueError(f"values {values} not among options {allowed}")
-        data = {"custom_id": custom_id, "component_type": 3, "values": list(values), "id": comp.get("id")}
-        return await self._component_interaction(msg, data, member, custom_id)
-
-    async def submit_modal(
-        self, rec: InteractionRecord, values: Mapping[str, Any], *, member: dict[str, Any] | None = None
-    ) -> InteractionRecord:
-        """Submit the modal ``rec`` was answered with (MODAL_SUBMIT, type 5); ``values`` by custom_id."""
-        if rec.modal is None:
-            raise ValueError(f"{rec!r} was not answered with a modal")
-        counter = iter(range(1, 10_000))
-        unused = set(values)
-
-        def fill(comp: dict[str, Any]) -> dict[str, Any]:
-            out: dict[str, Any] = {"type": comp["type"], "id": comp.get("id") or next(counter)}
-            if comp["type"] == 1:
-                out["components"] = [fill(c) for c in comp.get("components", [])]
-            elif comp["type"] == 18:
-                out["component"] = fill(comp["component"])
-            elif comp["type"] == 4:
-                cid = comp["custom_id"]
-                value = str(values.get(cid, comp.get("value") or ""))
-                unused.discard(cid)
-                lo, hi = comp.get("min_length") or 0, comp.get("max_length") or 4000
-                if comp.get("required", True) and not value:
-                    raise ValueError(f"text input {cid!r} is required")
-                if value and not lo <= len(value) <= hi:
-                    raise ValueError(f"text input {cid!r} takes {lo}..{hi} chars")
-                out.update(custom_id=cid, value=value)
-            elif comp["type"] in (3, 5, 6, 7, 8):
-                cid = comp["custom_id"]
-                unused.discard(cid)
-                out.update(custom_id=cid, values=list(values.get(cid, [])), component_type=comp["type"])
-            return out
-
-        components = [fill(c) for c in rec.modal.get("components", [])]
-        if unused:
-            raise ValueError(f"the modal has no inputs {sorted(unused)}")
-        data = {"custom_id": rec.modal["custom_id"], "components": components}
-        payload = self._interaction_base(5, data, member, int(rec.payload["channel_id"]), "en-US")
-        if "message" in rec.payload:
-            payload["message"] = copy.deepcopy(rec.payload["message"])  # modal opened from a component
-        return await self._dispatch_interaction(
-            payload, kind="modal", name=rec.name, custom_id=rec.modal["custom_id"], parent=rec
-        )
-
-    async def _component_interaction(
-        self, msg: dict[str, Any], data: dict[str, Any], member: dict[str, Any] | None, custom_id: str
-    ) -> InteractionRecord:
-        """Dispatch a MESSAGE_COMPONENT interaction about ``msg``."""
-        payload = self._interaction_base(3, data, member, int(msg["channel_id"]), "en-US")
-        payload["message"] = copy.deepcopy(msg)
-        rec = await self._dispatch_interaction(
-            payload, kind="component", name=None, custom_id=custom_id, message_id=int(msg["id"])
-        )
-        return rec
-
-    async def _dispatch_interaction(
-        self,
-        payload: dict[str, Any],
-        *,
-        kind: str,
-        name: str | None,
-        custom_id: str | None,
-        message_id: int | None = None,
-        wait_connected: bool = True,
-        parent: InteractionRecord | None = None,
-    ) -> InteractionRecord:
-        """Record and send INTERACTION_CREATE; the 3-second clock starts now."""
-        if wait_connected:
-            await self.wait_ready()
-        elif self.session is None:
-            raise RuntimeError("no gateway session to queue the interaction on")
-        rec = InteractionRecord(self, payload, kind=kind, name=name, custom_id=custom_id)
-        rec.component_message_id = message_id
-        rec.parent = parent
-        self.interactions[rec.id] = rec
-        self._tokens[rec.token] = rec
-        rec.created_at = time.monotonic()
-        await self.dispatch("INTERACTION_CREATE", payload)
-        rec.dispatched_at = time.monotonic()
-        return rec
-
+    # ================================================================ messages
     def interaction_message_ids(self, rec: InteractionRecord) -> list[int]:
         """Ids of messages this interaction created or responded on, oldest first."""
         ids = [mid for mid, owner in self._message_owner.items() if owner == rec.id]
@@ -930,44 +501,58 @@ class FakeDiscord:
         return ids
 
     # ========================================================= driver: gateway
+    @property
+    def session(self) -> Session | None:
+        """The newest gateway session that gets the first guild's events."""
+        return self.gateway.session_for(self.guild_id)
+
+    @property
+    def connections(self) -> list[GatewayConnection]:
+        """Every gateway connection so far, oldest first."""
+        return self.gateway.connections
+
+    @property
+    def heartbeats(self) -> list[float]:
+        """Arrival times of every heartbeat on any connection (each connection also keeps its own)."""
+        return self.gateway.heartbeats
+
+    @property
+    def presence_updates(self) -> list[dict[str, Any]]:
+        """Op 3 payloads received."""
+        return self.gateway.presence_updates
+
+    @property
+    def identify_count(self) -> int:
+        """Accepted IDENTIFYs (sessions started); every attempt is in ``gateway.identifies``."""
+        return self.gateway.identify_count
+
+    @property
+    def resume_count(self) -> int:
+        """Completed RESUMEs."""
+        return self.gateway.resume_count
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send a DISPATCH (op 0) with the next sequence number; kept for RESUME replay."""
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            if self.session is None:
-                raise RuntimeError("no gateway session yet")
-            self.session.seq += 1
-            frame = {"op": 0, "t": event, "s": self.session.seq, "d": data}
-            self.session.events.append(frame)
-            conn = self._conn
-            if conn is not None and conn.session is self.session and not conn.ws.closed:
-                await self._send(conn, frame)
-            return self.session.seq
+        """Send a DISPATCH to the sessions of the guild it names (``guild_id``, or GUILD_CREATE's ``id``)."""
+        raw = data.get("id") if event.startswith("GUILD_") and "guild_id" not in data else data.get("guild_id")
+        return await self.gateway.dispatch(event, data, guild_id=int(raw) if raw is not None else None)
 
-    async def drop_gateway(self, code: int = 4000, reason: str = "fake Discord dropped the connection") -> None:
-        """Close the live gateway socket with a resumable code; discord.py reconnects and RESUMEs."""
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            conn, self._conn = self._conn, None
-        if conn is None:
-            raise RuntimeError("no live gateway connection to drop")
-        conn.close_code = code
-        await conn.ws.close(code=code, message=reason.encode())
-        self._notify()
+    async def drop_gateway(
+        self,
+        code: int = 4000,
+        reason: str = "fake Discord dropped the connection",
+        *,
+        guild_id: int | None = None,
+    ) -> None:
+        """Close the live socket of a guild's shard (default: the first guild) with a resumable code."""
+        await self.gateway.drop(self.guild_id if guild_id is None else guild_id, code, reason)
 
-    async def invalidate_session(self, resumable: bool = False) -> None:
+    async def invalidate_session(self, resumable: bool = False, *, guild_id: int | None = None) -> None:
         """Send op 9 INVALID_SESSION; with ``resumable=False`` the client must IDENTIFY again."""
-        assert self._conn is not None
-        await self._send(self._conn, {"op": 9, "d": resumable, "s": None, "t": None})
+        await self.gateway.invalidate(self.guild_id if guild_id is None else guild_id, resumable)
 
     def max_heartbeat_gap(self, since: float | None = None, until: float | None = None) -> float:
         """Longest time without a heartbeat within [since, until] (monotonic), counting open ends."""
-        until = time.monotonic() if until is None else until
-        beats = self.heartbeats
-        since = (beats[0] if beats else until) if since is None else since
-        before = [t for t in beats if t < since]
-        points = [before[-1] if before else since] + [t for t in beats if since <= t <= until] + [until]
-        return max((b - a for a, b in itertools.pairwise(points)), default=0.0)
+        return self.gateway.max_heartbeat_gap(since, until)
 
     # ================================================================= checks
     @property
@@ -985,161 +570,6 @@ class FakeDiscord:
         lines = [str(v) for v in self.violations]
         lines += [f"[fake reply] {v}" for v in self.response_violations]
         return lines
-
-    # ============================================================== websocket
-    async def _send(self, conn: GatewayConnection, frame: dict[str, Any]) -> None:
-        """Send one JSON text frame (plain JSON: discord.py only inflates binary frames)."""
-        try:
-            await conn.ws.send_str(json.dumps(frame))
-        except (ConnectionError, RuntimeError) as exc:
-            log.debug("gateway send failed: %s", exc)
-
-    async def _gateway(self, request: web.Request) -> web.StreamResponse:
-        """The gateway websocket: HELLO, then IDENTIFY/RESUME, heartbeats, member requests."""
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
-        await ws.prepare(request)
-        conn = GatewayConnection(ws=ws, path=request.path, query=dict(request.query), opened_at=time.monotonic())
-        self.connections.append(conn)
-        if request.query.get("encoding", "json") != "json" or request.query.get("v") != "10":
-            self._violate(f"GATEWAY {request.path}", [f"unexpected gateway query {dict(request.query)}"])
-        await self._send(
-            conn,
-            {
-                "op": 10,
-                "d": {"heartbeat_interval": int(self.heartbeat_interval * 1000), "_trace": ["fake-gateway"]},
-                "s": None,
-                "t": None,
-            },
-        )
-        try:
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    try:
-                        frame = json.loads(msg.data)
-                    except ValueError:
-                        self._violate("GATEWAY", ["non-JSON text frame"])
-                        await ws.close(code=4002, message=b"Error while decoding payload.")
-                        break
-                    conn.frames_in.append(frame)
-                    await self._on_frame(conn, frame)
-                elif msg.type is WSMsgType.BINARY:
-                    self._violate("GATEWAY", ["unexpected binary frame from client"])
-                elif msg.type is WSMsgType.ERROR:
-                    break
-        finally:
-            conn.closed_at = time.monotonic()
-            if conn.close_code is None:
-                conn.close_code = ws.close_code
-            if self._conn is conn:
-                self._conn = None
-            self._notify()
-        return ws
-
-    async def _on_frame(self, conn: GatewayConnection, frame: dict[str, Any]) -> None:
-        """Handle one client opcode."""
-        op, d = frame.get("op"), frame.get("d")
-        if op == 1:
-            # The arrival time is the point: a late heartbeat means the client's loop was blocked.
-            self.heartbeats.append(time.monotonic())
-            await self._send(conn, {"op": 11, "s": None, "t": None, "d": None})
-            return
-        if op == 2:
-            await self._identify(conn, d or {})
-            return
-        if op == 6:
-            await self._resume(conn, d or {})
-            return
-        if conn.session is None:
-            await conn.ws.close(code=4003, message=b"Not authenticated.")
-            return
-        if op == 3:
-            self.presence_updates.append(d or {})
-        elif op == 8:
-            members = list(self.members.values())
-            await self.dispatch(
-                "GUILD_MEMBERS_CHUNK",
-                {
-                    "guild_id": str(self.guild_id),
-                    "members": copy.deepcopy(members),
-                    "chunk_index": 0,
-                    "chunk_count": 1,
-                    "not_found": [],
-                    "nonce": (d or {}).get("nonce"),
-                },
-            )
-        elif op == 4:
-            pass  # voice state updates: the fake has no voice
-        else:
-            self._violate("GATEWAY", [f"unknown opcode {op}"])
-            await conn.ws.close(code=4001, message=b"Unknown opcode.")
-
-    async def _identify(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
-        """IDENTIFY: check the token, start a session, send READY then GUILD_CREATE."""
-        if conn.session is not None:
-            await conn.ws.close(code=4005, message=b"Already authenticated.")
-            return
-        if d.get("token") != self.token:
-            conn.close_code = 4004
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
-            return
-        if "intents" not in d:
-            conn.close_code = 4013
-            await conn.ws.close(code=4013, message=b"Invalid intent(s).")
-            return
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            self.session = _Session(session_id=secrets.token_hex(16), intents=d.get("intents"))
-            conn.session, conn.how = self.session, "identify"
-            self._conn = conn
-            self.identify_count += 1
-        ready = {
-            "v": 10,
-            "user": {**copy.deepcopy(self.bot_user), "verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-            "session_id": self.session.session_id,
-            "session_type": "normal",
-            "resume_gateway_url": self.resume_gateway_url,
-            "application": {"id": str(self.application_id), "flags": 0},
-            "private_channels": [],
-            "relationships": [],
-            "presences": [],
-            "guild_join_requests": [],
-            "user_settings": {},
-            "geo_ordered_rtc_regions": ["fake"],
-            "auth": {},
-            "_trace": ["fake-gateway"],
-        }
-        if "shard" in d:
-            ready["shard"] = d["shard"]
-        await self.dispatch("READY", ready)
-        await self.dispatch("GUILD_CREATE", self.guild_payload())
-        conn.ready = True
-        self._notify()
-
-    async def _resume(self, conn: GatewayConnection, d: dict[str, Any]) -> None:
-        """RESUME: replay events after the client's ``seq`` and send RESUMED, or INVALID_SESSION."""
-        if d.get("token") != self.token:
-            conn.close_code = 4004
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
-            return
-        session = self.session
-        if session is None or d.get("session_id") != session.session_id or (d.get("seq") or 0) > session.seq:
-            await self._send(conn, {"op": 9, "d": False, "s": None, "t": None})
-            return
-        assert self._gw_lock is not None
-        async with self._gw_lock:
-            conn.session, conn.how = session, "resume"
-            self._conn = conn
-            for frame in session.events:
-                if frame["s"] > (d.get("seq") or 0):
-                    await self._send(conn, frame)
-            session.seq += 1
-            resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {"_trace": ["fake-gateway"]}}
-            session.events.append(resumed)
-            await self._send(conn, resumed)
-            self.resume_count += 1
-            conn.ready = True
-        self._notify()
 
     # ================================================================== REST
     async def _outside_api(self, request: web.Request) -> web.StreamResponse:
@@ -1420,20 +850,8 @@ class FakeDiscord:
         return Reply(200, {"url": self.gateway_url})
 
     def _h_get_bot_gateway(self, ctx: _Ctx) -> Reply:
-        """GET /gateway/bot (AutoShardedClient uses its url)."""
-        return Reply(
-            200,
-            {
-                "url": self.gateway_url,
-                "shards": 1,
-                "session_start_limit": {
-                    "total": 1000,
-                    "remaining": 999,
-                    "reset_after": 14_400_000,
-                    "max_concurrency": 1,
-                },
-            },
-        )
+        """GET /gateway/bot: the url, the recommended shard count and the session start limits."""
+        return Reply(200, self.gateway.bot_gateway())
 
     def _h_get_application(self, ctx: _Ctx) -> Reply:
         """GET /oauth2/applications/@me and /applications/@me."""
@@ -1444,7 +862,7 @@ class FakeDiscord:
         if int(ctx.op.path_params["application_id"]) != self.application_id:
             return None, self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
         gid = ctx.op.path_params.get("guild_id")
-        if gid is not None and int(gid) != self.guild_id:
+        if gid is not None and int(gid) not in self.guilds:
             return None, self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
         return (int(gid) if gid is not None else None), None
 
@@ -1574,7 +992,7 @@ class FakeDiscord:
             "id": str(rec.id),
             "type": itype,
             "channel_id": str(channel_id),
-            "guild_id": str(self.guild_id),
+            "guild_id": rec.payload.get("guild_id", str(self.guild_id)),
         }
         result: dict[str, Any] = {"interaction": interaction}
         msg_type = 20 if itype == 2 else 0
@@ -1735,12 +1153,28 @@ class FakeDiscord:
             return None, self._event(_error(404, 10003, "Unknown Channel"), ctx.route, None)
         return int(ch["id"]), None
 
+    def _missing_access(self, ctx: _Ctx, cid: int, body: dict[str, Any] | None) -> Reply | None:
+        """Discord's 403s for a bot that may not see a channel (50001) or post there (50013)."""
+        perms = self.bot_permissions_in(cid)
+        if not perms & models.PERM_VIEW_CHANNEL:
+            return self._event(_error(403, 50001, "Missing Access"), ctx.route, None)
+        if body is None:
+            return None
+        if not perms & models.PERM_SEND_MESSAGES:
+            return self._event(_error(403, 50013, "Missing Permissions"), ctx.route, None)
+        if body.get("embeds") and not body.get("content") and not perms & models.PERM_EMBED_LINKS:
+            return self._event(_error(403, 50013, "Missing Permissions"), ctx.route, None)
+        return None
+
     def _h_create_message(self, ctx: _Ctx) -> Reply:
         """POST /channels/{id}/messages."""
         cid, err = self._channel_or_404(ctx)
         if err or cid is None:
             return err  # type: ignore[return-value]
         body = ctx.body if isinstance(ctx.body, dict) else {}
+        refused = self._missing_access(ctx, cid, body)
+        if refused is not None:
+            return refused
         problems = ctx.problems + self._message_checks(
             body, ctx.files, creating=True, allowed_flags=_CREATE_FLAGS & ~MESSAGE_FLAG_EPHEMERAL
         )
@@ -1803,7 +1237,8 @@ class FakeDiscord:
         cid, err = self._channel_or_404(ctx)
         if err or cid is None:
             return err  # type: ignore[return-value]
-        return Reply(200, copy.deepcopy(self._channel(cid)))
+        refused = self._missing_access(ctx, cid, None)
+        return refused if refused is not None else Reply(200, copy.deepcopy(self._channel(cid)))
 
 
 # ---------------------------------------------------------------------------
@@ -1825,16 +1260,6 @@ def _message_body(payload: Any) -> dict[str, Any] | None:
     if "type" in payload and isinstance(payload.get("data"), dict) and set(payload) <= {"type", "data"}:
         return payload["data"]
     return payload
-
-
-def _iter_components(components: Iterable[Any]) -> Iterable[dict[str, Any]]:
-    """Every component at any depth."""
-    for c in components:
-        if isinstance(c, dict):
-            yield c
-            yield from _iter_components(c.get("components") or [])
-            if isinstance(c.get("accessory"), dict):
-                yield c["accessory"]
 
 
 def _strip_nulls(obj: Any) -> Any:
