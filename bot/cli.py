@@ -194,9 +194,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """talksbot run: start the Discord bot."""
     from .runner import run_bot
 
-    # A server's cores are shared: with OpenMP's default busy-waiting, one question took 127 ms at
-    # p50 (366 ms p95) next to a busy process, 11 ms with passive waiting (bench/threads.py). The
-    # price on an idle host is about 8 ms per question. Set OMP_WAIT_POLICY=ACTIVE to choose otherwise.
+    # A server's cores are shared: with OpenMP's default busy-waiting, torch's idle workers spin on
+    # cores other work needs (a question took 127 ms at p50 next to a busy process, 11 ms with passive
+    # waiting: bench/threads.py). Questions no longer go through OpenMP (ONNX Runtime and single-query
+    # FAISS on one thread), but a reindex embeds with torch while the bot answers. Set
+    # OMP_WAIT_POLICY=ACTIVE to choose otherwise.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     level = "DEBUG" if args.debug else "INFO" if args.verbose else None
     return run_bot(

@@ -171,6 +171,11 @@ class SentenceTransformerEmbedder:
         return model
 
     @property
+    def model_path(self) -> str:
+        """The model's folder (or hub name) as sentence-transformers loads it."""
+        return self._path
+
+    @property
     def loaded(self) -> bool:
         """True once the model is in memory."""
         return self._model is not None

@@ -227,10 +227,11 @@ class Searcher:
         """Union of dense and lexical candidates, each scored from its stored vectors."""
         cfg = self.config
         widen = 4 if since else 1
-        dense = self.snapshot.dense_search(query, cfg.dense_candidates * widen)
-        lexical = (
-            self.snapshot.lexical_search(lexical_query(text), cfg.lexical_candidates * widen) if cfg.hybrid else []
-        )
+        if cfg.hybrid:
+            k_dense, k_lexical = cfg.dense_candidates * widen, cfg.lexical_candidates * widen
+            dense, lexical = self.snapshot.hybrid_search(query, k_dense, lexical_query(text), k_lexical)
+        else:
+            dense, lexical = self.snapshot.dense_search(query, cfg.dense_candidates * widen), []
         ids = [pid for pid, _ in dense] + [pid for pid, _ in lexical]
         passages = self.snapshot.fetch(ids)
         if since is not None:

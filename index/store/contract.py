@@ -90,6 +90,12 @@ class PassageIndex(Protocol):
         """The k best full-text matches of an already-sanitised query, as (passage id, score > 0), best first."""
         ...
 
+    def hybrid_search(
+        self, query: np.ndarray, k_dense: int, match: str, k_lexical: int
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """``dense_search`` and ``lexical_search`` of one question; an implementation may run them at once."""
+        ...
+
     def fetch(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
         """Passages (text, spans, vectors, attribution) by id."""
         ...
