@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -109,7 +110,7 @@ _TIMED = (
 
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     """(seconds, peak MiB, stdout) of one fresh process."""
-    env = _env({})
+    env = cli_env()
     proc = subprocess.run([sys.executable, "-c", _TIMED, *cmd], cwd=cwd, env=env, capture_output=True, text=True)
     head, _, rest = proc.stdout.partition("\n")
     seconds, peak, code = head.split()
@@ -125,7 +126,7 @@ def terminal(report: c.Report, asks: int) -> None:
         docs = tmp / "documents"
         c.copy_extended_corpus(docs)
         folders = ["--documents", str(docs), "--index-dir", str(tmp / "index")]
-        subprocess.run([talksbot, "--env-file", os.devnull, "index", "--quiet", *folders], check=True, env=_env({}))
+        subprocess.run([talksbot, "--env-file", os.devnull, "index", "--quiet", *folders], check=True, env=cli_env())
         question = "What did Russia demand before agreeing to a ceasefire?"
         ask = [talksbot, "--env-file", os.devnull, "ask", *folders, question]
         floor_cmd = [sys.executable, "-c", "import sentence_transformers"]
@@ -156,10 +157,10 @@ def terminal(report: c.Report, asks: int) -> None:
         questions = c.eval_questions()[:: max(1, len(c.eval_questions()) // 8)]
         json_ask = [talksbot, "--env-file", os.devnull, "ask", "--json", *folders]
         batch = "\n".join(questions) + "\n"
-        fast = subprocess.run(json_ask, input=batch, capture_output=True, text=True, env=_env({})).stdout
+        fast = subprocess.run(json_ask, input=batch, capture_output=True, text=True, env=cli_env()).stdout
         encoder = tmp / "index" / "query-encoder"
         encoder.rename(tmp / "encoder-aside")
-        slow = subprocess.run(json_ask, input=batch, capture_output=True, text=True, env=_env({})).stdout
+        slow = subprocess.run(json_ask, input=batch, capture_output=True, text=True, env=cli_env()).stdout
         same = sum(a == b for a, b in zip(fast.splitlines(), slow.splitlines(), strict=True))
         report.add(
             "  same JSON as sentence-transformers' answers",
