@@ -187,7 +187,9 @@ def test_a_broken_file_is_reported_by_name_and_the_rest_indexed(workdir):
     assert proc.returncode == 0
     assert "skipped broken.md: binary file" in proc.stdout
     good = len([p for p in (workdir / "documents").iterdir() if p.name != "broken.md"])
-    assert f"{good} unchanged, 1 skipped" in proc.stdout.splitlines()[0]  # the first line does not claim it all indexed
+    first = proc.stdout.splitlines()[0]
+    # The first line does not claim it all indexed: no "up to date", and the skip counted.
+    assert first.startswith("Index unchanged:") and f"{good} unchanged, 1 skipped" in first, first
     (workdir / "documents" / "broken.md").unlink()
 
 

@@ -14,18 +14,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder laid out like a checkout (Makefile, documents/) using this checkout's installed venv."""
+    """A folder laid out like a checkout (Makefile, documents/) whose .venv/bin is this checkout's venv's.
+
+    The folder's own .venv/.installed is newer than its pyproject.toml, so make never runs the install
+    recipe: it would install the folder (which has no code) into the real venv.
+    """
     base = tmp_path_factory.mktemp("checkout")
     for name in ("Makefile", "pyproject.toml", "constraints.txt"):
-        shutil.copy2(ROOT / name, base / name)  # copy2 keeps their age: the venv counts as installed
+        shutil.copy(ROOT / name, base / name)
     shutil.copytree(ROOT / "documents", base / "documents")
-    (base / ".venv").symlink_to(ROOT / ".venv")
+    (base / ".venv").mkdir()
+    (base / ".venv" / "bin").symlink_to(ROOT / ".venv" / "bin")
+    (base / ".venv" / ".installed").touch()
     return base
 
 
 def make(checkout: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run make in ``checkout``; PYTHON and PIP are disabled, so no recipe can create or change a venv."""
     return subprocess.run(
-        ["make", "--no-print-directory", *args],
+        ["make", "--no-print-directory", "PYTHON=false", "PIP=false", *args],
         cwd=checkout,
         env=cli_env(),
         capture_output=True,
