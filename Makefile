@@ -19,9 +19,11 @@ help: ## List the targets
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
-	@echo "Installing talksbot and its dependencies into $(VENV) (torch pinned by constraints.txt; about 1.6 GB) ..."
+	@echo "Installing talksbot and its dependencies into $(VENV) (torch pinned by constraints.txt; about 1.8 GB) ..."
 	@# This machine's pip configuration names an extra index that may be absent; its warnings are noise.
-	@$(PIP) install -c constraints.txt -e '.[test]' 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+	@# trafilatura asks for lxml[html_clean], an extra lxml 6 dropped: lxml_html_clean is a direct dependency.
+	@$(PIP) install -c constraints.txt -e '.[test]' 2>&1 | \
+		{ grep -v -e "^WARNING: Location '.*' is ignored" -e "does not provide the extra 'html_clean'" || true; }
 	@echo "Installed."
 	@touch $@
 
@@ -54,5 +56,5 @@ bench: $(VENV)/.installed ## Run the benchmark scripts (prints figures; no asser
 lint: $(VENV)/.installed ## Check the code with ruff
 	$(BIN)/python -m ruff check bot index tests bench
 
-clean: ## Remove the venv and the built index
-	rm -rf $(VENV) .talksbot
+clean: ## Remove the venv and the built index (never documents/ or the votes in .talksbot/feedback.sqlite3)
+	rm -rf $(VENV) .talksbot/index

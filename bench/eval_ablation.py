@@ -108,7 +108,7 @@ def run(corpus_names: list[str] | None, only: list[str] | None, rerank: str | No
     for label, (context, knobs, stage) in variants.items():
         if only and not any(o in label for o in only):
             continue
-        config = dataclasses.replace(SearchConfig(**knobs), min_score=-math.inf, alternative_min_score=-math.inf)
+        config = dataclasses.replace(SearchConfig(**knobs), min_score=-math.inf)
         variant = Variant(name=label, search=config, passage_context=context)
         results = evaluate(eval_set, embedder, variant=variant, corpora=corpus_names, reranker=stage)
         calibration = calibrate(results, DEFAULT_MIN_SCORE, DEFAULT_CONFIDENT_SCORE)

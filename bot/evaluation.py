@@ -27,7 +27,7 @@ from index.evaluation import (
 
 from .render_text import attribution
 from .runner import search_config
-from .settings import Settings
+from .settings import MAX_MIN_SCORE, Settings
 
 __all__ = ["DEFAULT_EVAL_FILE", "render_calibration", "render_eval_table", "run_eval_command"]
 
@@ -134,9 +134,32 @@ def render_calibration(calibration: Calibration) -> str:
         f"{HIGH_RIGHT_TARGET:.0%} right with at most {UNANSWERABLE_HIGH_TARGET:.0%} of unanswerable questions in it. "
         f"Fit on {calibration.answerable} answerable and {calibration.unanswerable} unanswerable questions "
         f"({calibration.off_topic} off-topic); the cross-validated row is what to expect on new questions. "
-        "Set them in .env to use them."
+        + cutoff_advice(calibration.current, calibration.suggested)
     )
     return "\n".join(["## cut-offs (MIN_SCORE, CONFIDENT_SCORE)", "", header, rule, *rows, *per_corpus, "", advice])
+
+
+# A suggestion this close to the cut-off in use is within what one question more or less moves it.
+CUTOFF_TOLERANCE = 0.02
+
+
+def cutoff_advice(current: Cutoffs, suggested: Cutoffs) -> str:
+    """What to do with the suggestion: nothing when it is within CUTOFF_TOLERANCE, else which line to set in .env."""
+    changes = [
+        # No cut meeting the targets (infinity): the highest allowed one leaves the confident band empty.
+        f"{name}={min(new, MAX_MIN_SCORE):.2f}"
+        for name, now, new in (
+            ("MIN_SCORE", current.min_score, suggested.min_score),
+            ("CONFIDENT_SCORE", current.confident_score, suggested.confident_score),
+        )
+        if new == new and abs(new - now) > CUTOFF_TOLERANCE  # NaN (nothing to fit) suggests nothing
+    ]
+    if not changes:
+        return (
+            f"The cut-offs in use are within {CUTOFF_TOLERANCE} of the suggestion: nothing to change "
+            "(the defaults were calibrated this way for the bundled model)."
+        )
+    return f"To use the suggestion, set {' and '.join(changes)} in .env (the others can stay as they are)."
 
 
 def _cut(x: float) -> str:

@@ -118,7 +118,11 @@ def render_sync_report(report: SyncReport) -> str:
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged{skipped} ({report.seconds:.1f} s)"
     )
-    lines = [("Index updated: " if report.published else "Index is up to date: ") + head]
+    if report.published:
+        label = "Index updated"
+    else:  # "up to date" would claim the skipped files too
+        label = "Index unchanged" if report.skipped else "Index is up to date"
+    lines = [f"{label}: {head}"]
     if report.rebuilt_because:
         lines.append(f"Rebuilt from scratch because {report.rebuilt_because}.")
     if report.repaired:

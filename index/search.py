@@ -53,8 +53,6 @@ __all__ = [
 _WORD = re.compile(r"\w+")
 DEFAULT_MIN_SCORE = 0.50
 DEFAULT_CONFIDENT_SCORE = 0.85
-# Alternatives may be a little less relevant than an answer would have to be.
-ALTERNATIVE_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +64,6 @@ class SearchConfig:
     # model scores on another scale: `talksbot eval --calibrate` suggests its own.
     min_score: float = DEFAULT_MIN_SCORE
     confident_score: float = DEFAULT_CONFIDENT_SCORE
-    alternative_min_score: float = DEFAULT_MIN_SCORE - ALTERNATIVE_MARGIN
     dense_candidates: int = 30
     lexical_candidates: int = 30
     alternatives: int = 3
@@ -118,10 +115,10 @@ class SearchConfig:
     max_question_chars: int = MAX_QUESTION_CHARS
 
     def with_min_score(self, min_score: float | None) -> SearchConfig:
-        """This config with another relevance threshold (alternatives keep their margin below it)."""
+        """This config with another relevance threshold (answers and alternatives alike)."""
         if min_score is None:
             return self
-        return dataclasses.replace(self, min_score=min_score, alternative_min_score=min_score - ALTERNATIVE_MARGIN)
+        return dataclasses.replace(self, min_score=min_score)
 
     def with_cutoffs(self, min_score: float | None, confident_score: float | None) -> SearchConfig:
         """This config with other cut-offs; None keeps the current one."""
@@ -354,7 +351,7 @@ class Searcher:
             owner = quoted.get(cand.passage.id) or next((g for g in groups if self._same_fact(g.anchor, cand)), None)
             if owner is not None:
                 owner.members.append(cand)  # credited even below the threshold: it was retrieved for this question
-            elif len(groups) <= wanted and cand.score >= cfg.alternative_min_score:
+            elif len(groups) <= wanted and cand.score >= cfg.min_score:
                 lead = self._lead(asked, cand, ranked)
                 if lead.passage.id in quoted:  # its original is quoted already: credit it there
                     quoted[lead.passage.id].members.append(cand)
