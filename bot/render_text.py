@@ -118,11 +118,9 @@ def render_sync_report(report: SyncReport) -> str:
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{len(report.unchanged)} unchanged{skipped} ({report.seconds:.1f} s)"
     )
-    if report.published:
-        label = "Index updated"
-    else:  # "up to date" would claim the skipped files too
-        label = "Index unchanged" if report.skipped else "Index is up to date"
-    lines = [f"{label}: {head}"]
+    # Nothing published and a file skipped: "up to date" would claim the skipped files too.
+    unchanged = "Index unchanged" if report.skipped else "Index is up to date"
+    lines = [f"{'Index updated' if report.published else unchanged}: {head}"]
     if report.rebuilt_because:
         lines.append(f"Rebuilt from scratch because {report.rebuilt_because}.")
     if report.repaired:
