@@ -240,7 +240,9 @@ def run(argv: list[str]) -> None:
                     raise RuntimeError(published.stderr.decode(errors="replace"))
 
             def process(h: Any, name: str, **settings: str) -> BotProcess:
-                env = talksbot_env(h.fake, docs, index, ASK_COOLDOWN_RATE="1000000", **settings)
+                # The most the settings allow (issue 17): far more than the load sends a member.
+                limits = {"ASK_COOLDOWN_RATE": "1000", "ASK_COOLDOWN_SECONDS": "0.1"}
+                env = talksbot_env(h.fake, docs, index, **limits, **settings)
                 return BotProcess(name, env, tmp).start()
 
             procs = [
