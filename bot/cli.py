@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from index import MAX_QUESTION_CHARS, InvalidQuestion, ProgressFactory, TalksbotError, clean_question
@@ -25,6 +26,7 @@ from .render_text import (
     render_answer_json,
     render_answer_text,
     render_error_json,
+    render_feedback_text,
     render_poll_report,
     render_sync_report,
 )
@@ -154,6 +156,28 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render_poll_report(report, settings.documents_dir))
     return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot feedback: list the voted answers, or export them as evaluation questions."""
+    service = build_service(settings)
+    if args.action == "export":
+        if not args.file:
+            raise UsageError("give the file to write: talksbot feedback export FILE")
+        report = service.export_feedback(Path(args.file), overwrite=args.overwrite)
+        print(
+            f"Wrote {report.confirmed + report.to_review} questions to {report.path}: {report.confirmed} voted up "
+            f"(ready to review), {report.to_review} voted down or tied (commented out, to fill in)."
+        )
+        return EXIT_OK
+    if args.file or args.overwrite:
+        raise UsageError("FILE and --overwrite go with `talksbot feedback export FILE`.")
+    voted = service.voted_answers()
+    if args.json:
+        print(json.dumps({"answers": [v.to_json() for v in voted]}, ensure_ascii=False))
+    else:
+        print(render_feedback_text(voted, settings.feedback_db))
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -300,6 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
         "from unanswerable ones, for the model in EMBEDDING_MODEL",
     )
     p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser(
+        "feedback",
+        help="the 👍/👎 votes on the bot's answers (list, or export as evaluation questions)",
+        description="List the answers members voted on in Discord, from FEEDBACK_DB, most recently voted first. "
+        "`talksbot feedback export FILE` writes them in the evaluation set's format (tests/eval/README.md): "
+        "answers voted up as questions with their quoted paragraph, answers voted down commented out for a "
+        "maintainer to fill in.",
+    )
+    p.add_argument("action", nargs="?", choices=["export"], help="export: write the evaluation questions to FILE")
+    p.add_argument("file", nargs="?", metavar="FILE", help="with export: the YAML file to write")
+    folders(p)
+    p.add_argument("--json", action="store_true", help="print the voted answers as one JSON object")
+    p.add_argument("--overwrite", action="store_true", help="with export: replace FILE if it exists")
+    p.set_defaults(handler=cmd_feedback)
 
     p = sub.add_parser(
         "run",

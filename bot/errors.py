@@ -16,7 +16,7 @@ from index import TalksbotError
 
 from .render_discord import render_error_embed
 
-__all__ = ["NotAllowed", "install_error_handler", "reply_error", "user_message"]
+__all__ = ["APOLOGY", "NotAllowed", "install_error_handler", "reply_error", "user_message"]
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from .feedback import VotedAnswer
     from .ingest import AddReport, PollReport, SavedArticle
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "render_answer_json",
     "render_answer_text",
     "render_error_json",
+    "render_feedback_text",
     "render_poll_report",
     "render_sync_report",
 ]
@@ -176,3 +178,26 @@ def render_poll_report(report: PollReport, documents: Path) -> str:
 
 def _feed_urls(report: PollReport) -> set[str]:
     return {f.url for f in report.feeds}
+
+
+def render_feedback_text(voted: Sequence[VotedAnswer], database: Path) -> str:
+    """`talksbot feedback`: each voted answer with its votes, the question and what was quoted."""
+    if not voted:
+        return f"No votes yet in {database}."
+    lines = [f"{len(voted)} answer{'s' if len(voted) != 1 else ''} with votes, most recent first ({database}):"]
+    for item in voted:
+        where = "/ask" if item.kind == "ask" else "Find sources"
+        lines += [
+            "",
+            f"👍 {item.up}  👎 {item.down}  {where}, {item.asked_at.date().isoformat()}: {printable(item.question)}",
+        ]
+        hit = item.hit
+        if hit is None:
+            lines.append("  answered: nothing relevant")
+            continue
+        quote = printable(hit["quote"])
+        quote = quote if len(quote) <= 200 else quote[:199].rstrip() + "…"
+        doc = hit["document"]
+        lines.append(f"  quoted: “{quote}”")
+        lines.append(f"  from: {printable(doc.get('title') or '')} ({doc.get('id')})")
+    return "\n".join(lines)

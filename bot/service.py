@@ -12,10 +12,12 @@ Nothing here knows Discord: the policy of who may change the index is ``bot/perm
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ from index import (
 )
 from index.web import FeedState, Fetcher, check_url
 
+from .feedback import FeedbackError, FeedbackStore, StoredAnswer, VotedAnswer, VoteResult
+from .feedback_export import ExportReport, write_eval_questions
 from .ingest import AddReport, FeedPolicy, Ingest, PollReport
 from .uploads import UploadRejected, check_size, prepare_upload, safe_article_name, undo_write, write_atomically
 
@@ -72,8 +76,13 @@ class Service:
         feed_state: FeedState | None = None,
         feed_policy: FeedPolicy | None = None,
         feeds: Sequence[str] = (),
+        feedback: FeedbackStore | None = None,
     ) -> None:
         self.engine = engine
+        self.feedback = feedback
+        # Answers whose record could not be written (the feedback database failing): their buttons still
+        # work in this process. Bounded: the oldest are forgotten first.
+        self._unrecorded: collections.OrderedDict[str, StoredAnswer] = collections.OrderedDict()
         self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._write_lock = threading.Lock()
         self.feeds = tuple(feeds)
@@ -164,6 +173,10 @@ class Service:
     def answer(self, question: str, *, since: dt.date | None = None, alternatives: int | None = None) -> Answer:
         """The most relevant passage for a question, quoted, with alternatives (or nothing relevant)."""
         return self.engine.answer(question, since=since, alternatives=alternatives)
+
+    def find_sources(self, claim: str) -> Answer:
+        """The passage that speaks to a claim someone made in chat (plain text, see bot/claims.py)."""
+        return self.engine.answer(claim)
 
     def stats(self) -> IndexStats:
         """What the live index holds."""
@@ -270,3 +283,56 @@ class Service:
         if self._ingest is None:
             raise NotReady("Adding articles from the web is not set up in this process.")
         return self._ingest
+
+    # ----- answers on record and their votes (bot/feedback.py)
+
+    def record_answer(self, answer: Answer, *, kind: str) -> str:
+        """Keep an answer the bot is sending, so its buttons work later; returns the id they carry.
+
+        When the feedback database fails, the answer is kept in this process only (its buttons work
+        until a restart, its votes cannot be counted) and the log says why: an answer is never lost
+        to a vote database.
+        """
+        if self.feedback is not None:
+            try:
+                return self.feedback.record_answer(answer, kind=kind)
+            except FeedbackError as err:
+                log.warning("answer not recorded (its vote buttons will not count): %s", err)
+        answer_id = "m" + secrets.token_urlsafe(9)
+        self._unrecorded[answer_id] = StoredAnswer(answer_id, kind, dt.datetime.now(dt.UTC), answer)
+        while len(self._unrecorded) > 1_000:
+            self._unrecorded.popitem(last=False)
+        return answer_id
+
+    def stored_answer(self, answer_id: str) -> StoredAnswer:
+        """The answer behind a button; VoteWindowClosed when it is too old or no longer on record."""
+        kept = self._unrecorded.get(answer_id)
+        if kept is not None:
+            return kept
+        return self._feedback().stored_answer(answer_id)
+
+    def vote(self, answer_id: str, member_id: int, up: bool) -> VoteResult:
+        """Record a member's 👍 (``up``) or 👎 on an answer, replacing their earlier vote on it."""
+        if answer_id in self._unrecorded:
+            raise FeedbackError("I couldn't record your vote: my feedback database is unavailable right now.")
+        return self._feedback().vote(answer_id, member_id, up)
+
+    def voted_answers(self) -> list[VotedAnswer]:
+        """Every answer with votes, most recently voted first (`talksbot feedback`)."""
+        return self._feedback().voted_answers()
+
+    def export_feedback(self, out: Path, *, overwrite: bool = False) -> ExportReport:
+        """Write the voted answers as evaluation questions (the eval set's format) for a maintainer to review."""
+        if out.exists() and not overwrite:
+            raise FeedbackError(f"{out} already exists; choose another file or pass --overwrite.")
+        if not out.parent.is_dir():
+            raise FeedbackError(f"The folder {out.parent} does not exist.")
+        try:
+            return write_eval_questions(self.voted_answers(), self.documents_dir, out)
+        except OSError as err:
+            raise FeedbackError(f"Could not write {out}: {err.strerror or err}.") from None
+
+    def _feedback(self) -> FeedbackStore:
+        if self.feedback is None:
+            raise FeedbackError("Votes are not set up in this process.")
+        return self.feedback

@@ -93,6 +93,12 @@ DOCUMENTED = {
         "1 to let links reach loopback and private-network addresses (a trusted intranet, tests); not on a public bot.",
     ),
     "FETCH_TIMEOUT_SECONDS": ("30", "Time limit for fetching one page or feed, redirects included."),
+    # Votes on answers (bot/feedback.py).
+    "FEEDBACK_DB": (
+        ".talksbot/feedback.sqlite3",
+        "SQLite file of the 👍/👎 votes and the answers they are about, outside the index; "
+        "bot processes on one host may share it.",
+    ),
 }
 
 
@@ -121,6 +127,7 @@ class Settings:
     announce_channel_id: int | None = None
     allow_private_urls: bool = False
     fetch_timeout_seconds: float = 30.0
+    feedback_db: Path = Path(".talksbot/feedback.sqlite3")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, env_file: Path | str | None = ".env") -> Settings:
@@ -155,6 +162,7 @@ class Settings:
             announce_channel_id=_optional_int(get("ANNOUNCE_CHANNEL_ID"), "ANNOUNCE_CHANNEL_ID"),
             allow_private_urls=_bool(get("ALLOW_PRIVATE_URLS"), "ALLOW_PRIVATE_URLS"),
             fetch_timeout_seconds=_positive_float(get("FETCH_TIMEOUT_SECONDS") or "30", "FETCH_TIMEOUT_SECONDS"),
+            feedback_db=Path(get("FEEDBACK_DB") or DOCUMENTED["FEEDBACK_DB"][0]),
         )
 
     def replace(self, **changes: object) -> Settings:
