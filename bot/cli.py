@@ -336,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["export"], help="export: write the evaluation questions to FILE")
     p.add_argument("file", nargs="?", metavar="FILE", help="with export: the YAML file to write")
     folders(p)
+    p.add_argument("--feedback-db", metavar="FILE", help="the votes database (default: FEEDBACK_DB)")
     p.add_argument("--json", action="store_true", help="print the voted answers as one JSON object")
     p.add_argument("--overwrite", action="store_true", help="with export: replace FILE if it exists")
     p.set_defaults(handler=cmd_feedback)
@@ -391,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.replace(
             documents_dir=_path(getattr(args, "documents", None)),
             index_dir=_path(getattr(args, "index_dir", None)),
+            feedback_db=_path(getattr(args, "feedback_db", None)),
         )
         return int(args.handler(args, settings))
     except (InvalidQuestion, SettingsError, UsageError) as err:

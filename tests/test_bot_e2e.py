@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from discord_helpers import embed_text, plain_quote, start_seed_bot
+from discord_helpers import buttons, embed_text, plain_quote, start_seed_bot
 from fakediscord import DiscordHarness
 
 from bot.commands.ask import PerUserCooldown
@@ -61,9 +61,8 @@ def test_more_sources_shows_the_next_passages_privately(h):
     t0 = h.now()
     rec = h.slash("ask", {"question": "What did the Russians propose at the talks?"})
     final = h.wait_final(rec, timeout=20)
-    buttons = [c for row in final["components"] for c in row["components"]]
-    assert buttons and buttons[0]["label"] == "More sources"
-    click = h.click(rec, buttons[0]["custom_id"])
+    more_button = buttons(final)["More sources"]
+    click = h.click(rec, more_button["custom_id"])
     more = h.wait_final(click, timeout=10)
     assert more["ephemeral"] and len(more["embeds"]) >= 1
     assert plain_quote(more["embeds"][0]["description"]) != plain_quote(final["embeds"][0]["description"])

@@ -90,7 +90,8 @@ def test_a_message_command_carries_the_message_and_the_bot_reads_it_without_inte
     message = harness.client.seen[-1]
     assert message.content == posted["content"] and message.author.id == int(bob["user"]["id"])
     assert final["content"] == f"read {len(posted['content'])} characters" and not final["ephemeral"]
-    assert harness.fake.messages[final["id"]]["interaction_metadata"]["target_message_id"] == posted["id"]
+    reply = harness.fake.messages[final["id"]]
+    assert reply["type"] == 23 and reply["interaction_metadata"]["target_message_id"] == posted["id"]
     harness.assert_clean()
 
 

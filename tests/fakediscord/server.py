@@ -1048,7 +1048,8 @@ class FakeDiscord(InteractionDriver):
             "guild_id": rec.payload.get("guild_id", str(self.guild_id)),
         }
         result: dict[str, Any] = {"interaction": interaction}
-        msg_type = 20 if itype == 2 else 0
+        # Discord's message types: 20 answers a slash command, 23 a user or message command (Apps menu).
+        msg_type = (23 if rec.payload["data"].get("type") in (2, 3) else 20) if itype == 2 else 0
         if cb_type == 4:
             msg = self._new_message(
                 data or {},
