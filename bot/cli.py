@@ -335,7 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", nargs="?", choices=["export"], help="export: write the evaluation questions to FILE")
     p.add_argument("file", nargs="?", metavar="FILE", help="with export: the YAML file to write")
-    folders(p)
+    p.add_argument(
+        "--documents", metavar="DIR", help="articles folder the snippets are checked in (default: DOCUMENTS_DIR)"
+    )
     p.add_argument("--feedback-db", metavar="FILE", help="the votes database (default: FEEDBACK_DB)")
     p.add_argument("--json", action="store_true", help="print the voted answers as one JSON object")
     p.add_argument("--overwrite", action="store_true", help="with export: replace FILE if it exists")
