@@ -66,7 +66,7 @@ class AddedArticle:
 
 
 class Service:
-    """answer, reindex, add an article; readiness and the single-writer lock around them."""
+    """answer, find sources, reindex, add articles, record answers and votes; readiness and the writer lock."""
 
     def __init__(
         self,
