@@ -6,6 +6,8 @@ construction like everything there.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 
 import discord
@@ -16,7 +18,13 @@ from .claims import Claim
 from .feedback import VoteResult
 from .render_discord import ACCENT, escape, render_alternatives_embeds, render_answer_embed, shorten
 
-__all__ = ["render_find_sources", "render_more_sources", "render_shared", "render_vote_reply"]
+__all__ = [
+    "render_cooldown_embed",
+    "render_find_sources",
+    "render_more_sources",
+    "render_shared",
+    "render_vote_reply",
+]
 
 CLAIM_CHARS = 300
 FOOTER_LIMIT = 2_048
@@ -81,3 +89,12 @@ def render_vote_reply(result: VoteResult) -> str:
     else:
         head = f"Thanks, your {mark} is counted."
     return f"{head} So far: {result.up} 👍 · {result.down} 👎. Votes help the maintainers check answers."
+
+
+def render_cooldown_embed(retry_after: float, *, now: float | None = None) -> discord.Embed:
+    """Asking too quickly: a notice (not an error) with Discord's live relative time of the next try."""
+    ready_at = math.ceil((time.time() if now is None else now) + retry_after)
+    return discord.Embed(
+        description=f"You're asking quickly. You can ask again <t:{ready_at}:R>.",
+        colour=ACCENT,
+    )

@@ -40,7 +40,7 @@ from .feedback_export import ExportReport, write_eval_questions
 from .ingest import AddReport, FeedPolicy, Ingest, PollReport
 from .uploads import UploadRejected, check_size, prepare_upload, safe_article_name, undo_write, write_atomically
 
-__all__ = ["ENGINE_WAIT_SECONDS", "AddReport", "AddedArticle", "NotReady", "PollReport", "Service"]
+__all__ = ["ENGINE_WAIT_SECONDS", "AddReport", "AddedArticle", "Coverage", "NotReady", "PollReport", "Service"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,23 @@ class AddedArticle:
     passages: int  # passages indexed for it
     report: SyncReport
     info: DocumentInfo | None = None  # its attribution, as read from the file
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the bot answers from, as a reader would ask it: how many articles, from when, by whom."""
+
+    articles: int
+    first: dt.date | None  # the earliest publication date stated by an article (None: none is dated)
+    last: dt.date | None
+    undated: int  # articles stating no date
+    outlets: tuple[tuple[str, int], ...]  # (outlet as the articles name it, articles), most articles first
+    unattributed: int  # articles naming no outlet
+    updated: dt.datetime  # when the live index was built
+
+
+def _unattributed(source: str) -> bool:
+    return source.strip().casefold() in ("", "unknown")
 
 
 class Service:
@@ -185,6 +202,21 @@ class Service:
     def sources(self) -> list[tuple[DocumentInfo, int]]:
         """Every indexed article with its passage count, newest first."""
         return self.engine.sources()
+
+    def coverage(self) -> Coverage:
+        """The dates and outlets the indexed articles cover (for /about)."""
+        infos = [info for info, _ in self.engine.sources()]
+        dates = sorted(info.published for info in infos if info.published)
+        outlets = collections.Counter(info.source.strip() for info in infos if not _unattributed(info.source))
+        return Coverage(
+            articles=len(infos),
+            first=dates[0] if dates else None,
+            last=dates[-1] if dates else None,
+            undated=len(infos) - len(dates),
+            outlets=tuple(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0].casefold()))),
+            unattributed=sum(1 for info in infos if _unattributed(info.source)),
+            updated=self.engine.stats().built_at,
+        )
 
     # ----- changing the index (one writer at a time)
 
