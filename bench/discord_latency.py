@@ -6,8 +6,9 @@ dispatched (``record.dispatched_at``) -> the followup carrying the answer reache
 The per-user cooldown is lifted through settings (ASK_COOLDOWN_RATE very large) and asks
 rotate over ten members anyway.
 
-Floor (the same as bench/answer_latency.py): the model encoding the question plus an exact
-IndexFlatIP search, timed in this process between asks. Also timed between asks, on the same
+Floor (as in bench/answer_latency.py): the engine's own question encoder (the ONNX export)
+encoding the question plus an exact IndexFlatIP search on one thread, timed in this process
+between asks. Also timed between asks, on the same
 question: ``Engine.answer`` in process, so the Discord layer's own cost is e2e minus that.
 The fake validates every request against Discord's OpenAPI description on the bot's event
 loop; that time is measured (per ask) and shown apart, since real Discord does it elsewhere.
@@ -60,6 +61,8 @@ def run(argv: list[str]) -> None:
         from discord_helpers import bot_factory, make_settings
         from fakediscord import DiscordHarness
 
+    import faiss
+
     from index.engine import Engine
 
     spans = _time_fake_requests()
@@ -79,9 +82,12 @@ def run(argv: list[str]) -> None:
             h.call(h.client.service.wait_ready())
             members = [h.member(name=f"bench{i}") for i in range(10)]
 
+            encoder = engine.question_encoder
+            faiss.omp_set_num_threads(1)  # one query: one thread, as the store searches
+
             def floor(q: str) -> float:
                 t0 = time.perf_counter()
-                flat.search(embedder.embed_queries([q]), k)
+                flat.search(encoder.embed_queries([q]), k)
                 return time.perf_counter() - t0
 
             def inproc(q: str) -> float:

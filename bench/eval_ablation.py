@@ -1,32 +1,38 @@
-"""Each retrieval step's effect on the evaluation set, measured in one run.
+"""Each answer-pipeline step's effect on the evaluation set, old and new figures side by side.
 
-For every variant (passage context x search knobs) the eval corpora are indexed once and every
-question is asked with the threshold off. The table shows accuracy@1 before any threshold, then
-accuracy@1 and no-answer accuracy at the default threshold (0.50), and at the best threshold for
-that variant (an oracle choice, which flatters every variant equally).
-Run: .venv/bin/python bench/eval_ablation.py
+For every variant (passage context x search knobs, optionally a second-stage model) the eval corpora
+are indexed once by the product's own harness (index/evaluation) and every question is asked with
+the cut-offs off. From those answers, per corpus:
+- acc@1 before any cut-off (what the ranking gets right);
+- acc@1 / no-answer at the old single threshold (MIN_SCORE 0.50);
+- attributed first: of the right answers to questions an attributed article also answers, the
+  share quoted from one (before any cut-off);
+- at the default cut-offs (MIN_SCORE / CONFIDENT_SCORE): right answers in either band, the high
+  band's answers and how many are right, unanswerable questions answered with high confidence;
+- the same three, cross-validated (leave-one-out over all corpora's questions, as `eval --calibrate`).
+
+Run: .venv/bin/python bench/eval_ablation.py [--rerank FOLDER_OR_NAME] [--corpus NAME] [--only TEXT]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
-import tempfile
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from index import load_reranker  # noqa: E402
 from index.embedder import SentenceTransformerEmbedder  # noqa: E402
-from index.engine import Engine  # noqa: E402
-from index.evaluation import FEATURES_OFF, load_eval_set  # noqa: E402
-from index.evaluation.run import _gather, _is_correct  # noqa: E402
-from index.search import SearchConfig  # noqa: E402
+from index.evaluation import FEATURES_OFF, CorpusResult, Variant, calibrate, evaluate, load_eval_set  # noqa: E402
+from index.search import DEFAULT_CONFIDENT_SCORE, DEFAULT_MIN_SCORE, SearchConfig  # noqa: E402
 
 _OFF = FEATURES_OFF
+# Steps 1-10 are the pipeline before issue 13 (copies: the newer article within 0.06 was quoted).
+_BEFORE = {"original_first": False}
 # Each step adds one thing to the one above it; "title context" is the step that was measured and dropped.
 VARIANTS: dict[str, tuple[str, dict]] = {
     "1 dense search over paragraphs": ("none", _OFF),
@@ -39,68 +45,81 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         "lead-in",
         {**_OFF, "sentence_scoring": True, "hybrid": True, "date_matching": True, "answer_typing": True},
     ),
-    "7 + newer wins on ties": ("lead-in", {"recency": False, "meeting_matching": False, "subject_lookup": False}),
+    "7 + newer wins on ties": (
+        "lead-in",
+        {**_BEFORE, "recency": False, "meeting_matching": False, "subject_lookup": False},
+    ),
     "8 + older articles count less for questions about now": (
         "lead-in",
-        {"meeting_matching": False, "subject_lookup": False},
+        {**_BEFORE, "meeting_matching": False, "subject_lookup": False},
     ),
-    "9 + a meeting named by number agrees with the article's title": ("lead-in", {"subject_lookup": False}),
-    "10 default (9 + short questions: passages naming all they name count more)": ("lead-in", {}),
+    "9 + a meeting named by number agrees with the article's title": ("lead-in", {**_BEFORE, "subject_lookup": False}),
+    "10 + short questions: passages naming all they name count more (the default before issue 13)": (
+        "lead-in",
+        _BEFORE,
+    ),
+    "11 default: + the original first (copies of one story: the best-attributed article quoted)": ("lead-in", {}),
+}
+RERANK_VARIANTS = {
+    "12 + second stage {model}, weight 1 (re-ranks the first stage's best 20)": 1.0,
+    "12b + {model} as an even ensemble (weight 0.5)": 0.5,
+    "12c + {model}, weight 0.25": 0.25,
 }
 
 
-def run(corpus_names: list[str] | None, only: list[str] | None) -> None:
+def _relevance(result) -> float:  # type: ignore[no-untyped-def]
+    return -math.inf if result.answer.relevance is None else result.answer.relevance
+
+
+def _row(label: str, name: str, result: CorpusResult, calibration) -> str:  # type: ignore[no-untyped-def]
+    answerable = [r for r in result.results if r.answerable]
+    unanswerable = [r for r in result.results if not r.answerable]
+    raw = sum(r.rank == 1 for r in answerable) / len(answerable)
+    at = DEFAULT_MIN_SCORE
+    acc_old = sum(r.rank == 1 and _relevance(r) >= at for r in answerable) / len(answerable)
+    none_old = sum(_relevance(r) < at for r in unanswerable) / len(unanswerable) if unanswerable else 1.0
+    now, cv = calibration.current.per_corpus[name], calibration.cross_validated.per_corpus[name]
+
+    def bands(f) -> str:  # type: ignore[no-untyped-def]
+        high = f"{f.high_answers}, {f.high_right:.0%} right" if f.high_answers else "0"
+        return f"{f.accuracy_at_1:.3f} / {high} / {f.unanswerable_high:.0%}"
+
+    return (
+        f"| {label} | {name} | {raw:.3f} | {acc_old:.3f} / {none_old:.3f} | {result.attributed_first:.0%} "
+        f"| {bands(now)} | {bands(cv)} |"
+    )
+
+
+def run(corpus_names: list[str] | None, only: list[str] | None, rerank: str | None) -> None:
     eval_set = load_eval_set(ROOT / "tests/eval/questions.yaml")
     embedder = SentenceTransformerEmbedder()
-    names = corpus_names or list(eval_set.corpora)
-    print("| step | corpus | acc@1, no threshold | acc@1 / no-answer at 0.50 | best threshold: acc@1 / no-answer |")
-    print("|---|---|---|---|---|")
-    for label, (context, knobs) in VARIANTS.items():
+    reranker = load_reranker(rerank) if rerank else None
+    variants = {label: (context, knobs, None) for label, (context, knobs) in VARIANTS.items()}
+    if reranker is not None:
+        model = Path(rerank).name if rerank else ""
+        for label, weight in RERANK_VARIANTS.items():
+            variants[label.format(model=model)] = ("lead-in", {"rerank_weight": weight}, reranker)
+    print(
+        f"| step | corpus | acc@1, no cut-off | acc@1 / no-answer at {DEFAULT_MIN_SCORE:.2f} | attributed first "
+        f"| at {DEFAULT_MIN_SCORE:.2f} / {DEFAULT_CONFIDENT_SCORE:.2f}: right, either band / high: answers, right "
+        "/ unanswerable high | cross-validated: the same |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for label, (context, knobs, stage) in variants.items():
         if only and not any(o in label for o in only):
             continue
-        for name in names:
-            with tempfile.TemporaryDirectory() as scratch:
-                docs = Path(scratch) / "docs"
-                docs.mkdir()
-                _gather(eval_set.corpora[name], docs)
-                cfg = dataclasses.replace(SearchConfig(**knobs), min_score=-10.0, alternative_min_score=-10.0)
-                engine = Engine(
-                    docs, Path(scratch) / "idx", embedder=embedder, search_config=cfg, passage_context=context
-                )
-                engine.reindex()
-                bodies = {
-                    d.id: engine.searcher().snapshot.document_body(d.id)
-                    for d in engine.searcher().snapshot.documents.values()
-                }
-                answerable, unanswerable = [], []
-                for q in (q for q in eval_set.questions if q.corpus == name):
-                    ans = engine.answer(q.q, alternatives=0)
-                    score = ans.hit.score if ans.hit else -10.0
-                    if q.answers:
-                        answerable.append((score, ans.hit is not None and _is_correct(ans.hit, q, bodies)))
-                    else:
-                        unanswerable.append(score)
-            raw = np.mean([ok for _, ok in answerable])
-            best = None
-            for t in np.arange(0.20, 0.70, 0.005):
-                acc = np.mean([ok and s >= t for s, ok in answerable])
-                none = np.mean([s < t for s in unanswerable]) if unanswerable else 1.0
-                key = (min(acc, none), acc + none)
-                if best is None or key > best[0]:
-                    best = (key, t, acc, none)
-            _, t, acc, none = best
-            at = 0.50
-            acc50 = np.mean([ok and sc >= at for sc, ok in answerable])
-            none50 = np.mean([sc < at for sc in unanswerable]) if unanswerable else 1.0
-            print(
-                f"| {label} | {name} | {raw:.3f} | {acc50:.3f} / {none50:.3f} | {t:.2f}: {acc:.3f} / {none:.3f} |",
-                flush=True,
-            )
+        config = dataclasses.replace(SearchConfig(**knobs), min_score=-math.inf, alternative_min_score=-math.inf)
+        variant = Variant(name=label, search=config, passage_context=context)
+        results = evaluate(eval_set, embedder, variant=variant, corpora=corpus_names, reranker=stage)
+        calibration = calibrate(results, DEFAULT_MIN_SCORE, DEFAULT_CONFIDENT_SCORE)
+        for result in results:
+            print(_row(label, result.corpus, result, calibration), flush=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append")
     parser.add_argument("--only", action="append", help="run variants whose label contains this")
+    parser.add_argument("--rerank", help="also measure this second-stage model (a folder or cached name)")
     args = parser.parse_args()
-    run(args.corpus, args.only)
+    run(args.corpus, args.only, args.rerank)

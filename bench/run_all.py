@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run_all.py            # the full run (15-25 minutes on 2 cores)
     .venv/bin/python bench/run_all.py --quick    # a smoke run of every script (a couple of minutes)
-    .venv/bin/python bench/run_all.py --only million --only memory
+    .venv/bin/python bench/run_all.py --only million --only scale
 
 Scripts print figures and never assert: a missed target shows as "no" in the table, not as
 a failure. The exit status is 1 only when a script itself failed (crashed or printed no result).
@@ -27,7 +27,7 @@ SCRIPTS = (
     "index_throughput",
     "incremental",
     "million",
-    "memory",
+    "scale",
     "sharding",
     "startup",
     "threads",

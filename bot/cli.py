@@ -14,11 +14,18 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from index import MAX_QUESTION_CHARS, InvalidQuestion, ProgressFactory, TalksbotError, clean_question
+from index import (
+    MAX_QUESTION_CHARS,
+    InvalidQuestion,
+    ProgressFactory,
+    TalksbotError,
+    clean_question,
+    staging_removed_on_sigterm,
+)
 
 from .logs import quiet_extraction_libraries
 from .render_text import (
@@ -38,6 +45,11 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+# Batch mode reads one stdin line at most this long: a question is at most 500 characters once its
+# spacing is tidied, so this leaves room for padding while one huge line cannot take the memory.
+MAX_STDIN_LINE_CHARS = 64 * 1024
+# An error line repeats at most this much of the line it refuses (a few over-long questions whole).
+MAX_ECHO_CHARS = 2_000
 
 
 class UsageError(TalksbotError):
@@ -118,13 +130,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
             print(render_answer_text(answer, color=color, documents=service.stats().documents))
         return EXIT_OK
-    for line in sys.stdin:
-        question = line.rstrip("\r\n")
+    for question, whole in stdin_lines(sys.stdin):
         try:
+            if not whole:
+                limits = f"over {MAX_STDIN_LINE_CHARS:,} characters; at most {MAX_QUESTION_CHARS}"
+                raise InvalidQuestion(f"The question is too long ({limits}).")
             answer = service.answer(question, since=since, alternatives=args.alternatives)
             print(render_answer_json(answer), flush=True)
         except TalksbotError as err:
-            print(render_error_json(question, str(err)), flush=True)
+            print(render_error_json(_echo(question), str(err)), flush=True)
     return EXIT_OK
 
 
@@ -180,13 +194,35 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def stdin_lines(stream: TextIO) -> Iterator[tuple[str, bool]]:
+    """Each line of ``stream`` without its line break, and whether it is whole.
+
+    A line is read at most MAX_STDIN_LINE_CHARS long; the rest of a longer one is read in pieces
+    of that size and dropped, so one enormous line costs no more memory than a short one.
+    """
+    while line := stream.readline(MAX_STDIN_LINE_CHARS + 1):
+        if line.endswith("\n") or len(line) <= MAX_STDIN_LINE_CHARS:
+            yield line.rstrip("\r\n"), True
+            continue
+        while (rest := stream.readline(MAX_STDIN_LINE_CHARS)) and not rest.endswith("\n"):
+            pass
+        yield line, False
+
+
+def _echo(question: str) -> str:
+    """The question as an error line repeats it: cut after MAX_ECHO_CHARS characters."""
+    return question if len(question) <= MAX_ECHO_CHARS else question[:MAX_ECHO_CHARS] + "…"
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """talksbot run: start the Discord bot."""
     from .runner import run_bot
 
-    # A server's cores are shared: with OpenMP's default busy-waiting, one question took 127 ms at
-    # p50 (366 ms p95) next to a busy process, 11 ms with passive waiting (bench/threads.py). The
-    # price on an idle host is about 8 ms per question. Set OMP_WAIT_POLICY=ACTIVE to choose otherwise.
+    # A server's cores are shared: with OpenMP's default busy-waiting, torch's idle workers spin on
+    # cores other work needs (a question took 127 ms at p50 next to a busy process, 11 ms with passive
+    # waiting: bench/threads.py). Questions no longer go through OpenMP (ONNX Runtime and single-query
+    # FAISS on one thread), but a reindex embeds with torch while the bot answers. Set
+    # OMP_WAIT_POLICY=ACTIVE to choose otherwise.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     level = "DEBUG" if args.debug else "INFO" if args.verbose else None
     return run_bot(
@@ -308,8 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "eval",
         help="measure answer quality on an evaluation set",
-        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, highlight accuracy, verbatim and "
-        "attribution shares, and the misses.",
+        description="Print accuracy@1, recall@3, MRR@5, no-answer accuracy, the confidence bands, the share of "
+        "answers quoted from an attributed article, highlight accuracy, verbatim and attribution shares, and the "
+        "misses.",
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="questions YAML (default: tests/eval/questions.yaml)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -320,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="also suggest the relevance threshold (MIN_SCORE) that best separates answerable questions "
-        "from unanswerable ones, for the model in EMBEDDING_MODEL",
+        help="also suggest the two cut-offs (MIN_SCORE: nothing relevant below, CONFIDENT_SCORE: confident "
+        "above) for EMBEDDING_MODEL and RERANK_MODEL, with leave-one-out cross-validated figures per band",
     )
     p.set_defaults(handler=cmd_eval)
 
@@ -355,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also publish the slash commands globally at start (slow to propagate; rate-limited)",
     )
-    p.set_defaults(handler=cmd_run)
+    p.set_defaults(handler=cmd_run, bot_settings=True)
 
     p = sub.add_parser(
         "sync-commands",
@@ -366,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--global", dest="global_", action="store_true", help="publish globally")
     target.add_argument("--guild", type=int, metavar="ID", help="publish to this guild only")
-    p.set_defaults(handler=cmd_sync_commands)
+    p.set_defaults(handler=cmd_sync_commands, bot_settings=True)
     return parser
 
 
@@ -390,13 +427,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose, args.debug)
     started = time.perf_counter()
     try:
-        settings = Settings.load(env_file=args.env_file)
+        # Only the commands that run the bot read its settings (bot/settings.py says why).
+        settings = Settings.load(env_file=args.env_file, bot=getattr(args, "bot_settings", False))
         settings = settings.replace(
             documents_dir=_path(getattr(args, "documents", None)),
             index_dir=_path(getattr(args, "index_dir", None)),
             feedback_db=_path(getattr(args, "feedback_db", None)),
         )
-        return int(args.handler(args, settings))
+        if hasattr(args, "index_dir"):  # the commands that read the documents folder and the index
+            settings.check_folders()
+        with staging_removed_on_sigterm():  # `kill` or a service stop mid-reindex leaves no half-built folder
+            return int(args.handler(args, settings))
     except (InvalidQuestion, SettingsError, UsageError) as err:
         _eprint(f"talksbot: {err}")
         return EXIT_USAGE

@@ -2,11 +2,16 @@
 
 Limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits):
 content 2,000; embed title 256, description 4,096, author 256, footer 2,048, field name 256,
-field value 1,024, 25 fields; 6,000 characters across all embeds of a message. Every builder
-here caps each part below its limit, so the sum stays under 6,000 without checking at send time.
+field value 1,024, 25 fields; url 2,048; 6,000 characters across all embeds of a message.
+Every builder here caps each part below its limit (after escaping), so the sum stays under
+6,000 without checking at send time, whatever an article's metadata holds.
 
-Text from articles and users is escaped where Discord would read it as markup or a mention;
-messages are also sent with ``AllowedMentions.none()``, so even a missed escape cannot ping.
+Text from articles and users is shown exactly as written: ``escape`` puts a backslash before
+every character Discord's Markdown reads (discord.py's ``escape_markdown`` leaves ``[a](b)``
+links live, so it is not used), and mentions are broken with a zero-width space. Messages are
+also sent with ``AllowedMentions.none()``, so even a missed escape cannot ping. Embed titles
+and descriptions render Markdown and are escaped; author names and footers do not, and are not.
+Links pass through ``index.safe_url`` before they are placed in ``[..](..)`` or an embed's url.
 """
 
 from __future__ import annotations
@@ -14,17 +19,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import TYPE_CHECKING
 
 import discord
 
-from index import Answer, DocumentInfo, Hit, IndexStats, SyncReport
+from index import CONFIDENCE_LOW, Answer, DocumentInfo, Hit, IndexStats, SyncReport
 
-from .render_text import attribution
+from .attribution import attribute
+from .render_text import CONFIDENCE_LABELS, LIKELY_ANSWER_NOTE
+
+if TYPE_CHECKING:
+    from .service import AddedArticle
 
 __all__ = [
     "ACCENT",
     "escape",
+    "escape_within",
     "render_about_embed",
+    "render_added_article_embed",
     "render_alternatives_embeds",
     "render_answer_embed",
     "render_error_embed",
@@ -34,22 +46,45 @@ __all__ = [
 ]
 
 ACCENT = discord.Colour.from_rgb(0, 91, 187)
+# A likely (low-confidence) answer: amber, and a note above the quote, so it never passes for a sure one.
+LIKELY = discord.Colour.from_rgb(230, 160, 0)
 QUOTE_BUDGET = 3_000  # of the description's 4,096, after escaping and the blockquote marks
+DESCRIPTION_LIMIT = 4_096
 TITLE_LIMIT = 256
 AUTHOR_LIMIT = 256
 FOOTER_BUDGET = 1_000
 FIELD_VALUE_LIMIT = 1_024
 SOURCES_PER_PAGE = 10
 
-
+# Every ASCII character Discord's Markdown gives a meaning anywhere in a line: emphasis and
+# underline (* _), strike (~), spoilers (|), code (`), masked links ([ ] ( )), quotes, mentions,
+# timestamps and custom emoji (< > :), headers (#), and the escape character itself.
+_MARKUP = re.compile(r"([\\*_~|`\[\]()<>#:])")
+# Markers that mean something only at the start of a line: lists (- + 1.) and subtext (-#).
+_LINE_START_MARKER = re.compile(r"^([ \t]*)([-+])", re.MULTILINE)
+_ORDERED_LIST = re.compile(r"^([ \t]*\d+)\.", re.MULTILINE)
+# <@id>, <@!id>, <@&id>, <#id> and </cmd:id> render as mention pills; @everyone and @here ping.
 _MENTION_SYNTAX = re.compile(r"<(@[!&]?|#|/)")
+_MASS_MENTION = re.compile(r"@(everyone|here)")
 
 
 def escape(text: str) -> str:
-    """Escape Markdown and neutralise mentions, so echoed text shows as typed and pings no one."""
-    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-    # <@id>, <@&id>, <#id> and </cmd:id> would render as mention pills: break them with a zero-width space.
-    return _MENTION_SYNTAX.sub("<\u200b\\1", text)
+    """Text that Discord shows exactly as written: every markup character escaped, every mention broken."""
+    text = _MENTION_SYNTAX.sub("<\u200b\\1", text)
+    text = _MASS_MENTION.sub("@\u200b\\1", text)
+    text = _MARKUP.sub(r"\\\1", text)
+    text = _LINE_START_MARKER.sub(r"\1\\\2", text)
+    return _ORDERED_LIST.sub(r"\1\\.", text)
+
+
+def escape_within(text: str, limit: int) -> str:
+    """``escape(text)``, the text first shortened at a word boundary so the escaped form fits ``limit``."""
+    cut = limit
+    while True:
+        escaped = escape(shorten(text, cut))
+        if len(escaped) <= limit or cut <= 1:
+            return escaped[:limit] if len(escaped) > limit else escaped
+        cut = max(1, cut - max(1, (len(escaped) - limit + 1) // 2))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -151,38 +186,47 @@ def _timestamp(when: dt.date | dt.datetime) -> str:
     return f"<t:{int(when.timestamp())}:R>"
 
 
+def _titled_embed(info: DocumentInfo, description: str) -> discord.Embed:
+    """An embed headed by an article: escaped title, its link (made safe) and its attribution line."""
+    source = attribute(info)
+    embed = discord.Embed(
+        title=escape_within(source.title, TITLE_LIMIT),
+        url=source.url or None,
+        description=description,
+        colour=ACCENT,
+    )
+    embed.set_author(name=shorten(source.line(), AUTHOR_LIMIT))  # author names render no Markdown
+    return embed
+
+
 def render_answer_embed(answer: Answer, *, documents: int | None = None) -> discord.Embed:
     """The answer: quote with its best sentence in bold, attribution (date first), relevance, corroboration."""
     if answer.hit is None:
         return _nothing_relevant_embed(answer, documents)
     hit = answer.hit
-    doc = hit.document
     quote, shortened = _quote_markdown(hit)
-    embed = discord.Embed(
-        title=shorten(doc.title, TITLE_LIMIT),
-        url=doc.url or None,
-        description=quote,
-        colour=ACCENT,
-    )
-    embed.set_author(name=shorten(attribution(doc), AUTHOR_LIMIT))
-    footer = [f"relevance {hit.score:.2f}"]
+    likely = hit.confidence == CONFIDENCE_LOW
+    embed = _titled_embed(hit.document, f"*{LIKELY_ANSWER_NOTE}*\n{quote}" if likely else quote)
+    embed.colour = LIKELY if likely else ACCENT
+    footer = [f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"]
     if shortened:
         footer.append("passage shortened to fit; the source has the full text")
     if hit.also_reported_by:
-        footer.append("also reported by " + "; ".join(f"{d.title} ({d.source})" for d in hit.also_reported_by))
+        footer.append(
+            "also reported by " + "; ".join(f"{d.title} ({attribute(d).outlet_label})" for d in hit.also_reported_by)
+        )
     embed.set_footer(text=shorten(" · ".join(footer), FOOTER_BUDGET))
     return embed
 
 
 def _nothing_relevant_embed(answer: Answer, documents: int | None) -> discord.Embed:
-    """Nothing relevant: say so plainly and offer the closest article titles."""
+    """Nothing relevant (the question is off the articles' subject): say so plainly, offer nothing unrelated."""
     scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
-    lines = [f"I found nothing relevant to that question in {scope}."]
-    if answer.closest:
-        lines.append("")
-        lines.append("Closest articles:")
-        lines += [f"• {escape(shorten(d.title, 200))} ({escape(attribution(d))})" for d in answer.closest]
-    return discord.Embed(title="Nothing relevant", description="\n".join(lines), colour=discord.Colour.light_grey())
+    return discord.Embed(
+        title="Nothing relevant",
+        description=f"I found nothing relevant to that question in {scope}.",
+        colour=discord.Colour.light_grey(),
+    )
 
 
 def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
@@ -190,28 +234,41 @@ def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
     embeds = []
     for hit in answer.alternatives[:3]:
         quote, _ = _quote_markdown(hit, budget=1_200)
-        embed = discord.Embed(
-            title=shorten(hit.document.title, TITLE_LIMIT),
-            url=hit.document.url or None,
-            description=quote,
-            colour=ACCENT,
-        )
-        embed.set_author(name=shorten(attribution(hit.document), AUTHOR_LIMIT))
-        embed.set_footer(text=f"relevance {hit.score:.2f}")
+        embed = _titled_embed(hit.document, quote)
+        embed.set_footer(text=f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}")
         embeds.append(embed)
     return embeds
 
 
 def render_sources_page(rows: list[tuple[DocumentInfo, int]], page: int) -> tuple[discord.Embed, int]:
-    """One page of the indexed articles (title, outlet, date, passages); returns (embed, page count)."""
+    """One page of the indexed articles (title, outlet, date, passages); returns (embed, page count).
+
+    Titles link to their articles while the page fits Discord's 4,096 characters; when long
+    links would not fit, the longest ones are left out (the title still shows), and if the page
+    is still too long its titles and attributions are shortened further.
+    """
     pages = max(1, math.ceil(len(rows) / SOURCES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
-    chunk = rows[page * SOURCES_PER_PAGE : (page + 1) * SOURCES_PER_PAGE]
-    lines = []
-    for info, passages in chunk:
-        title = escape(shorten(info.title, 150))
-        linked = f"[{title}]({info.url})" if info.url else title
-        lines.append(f"**{linked}**\n{escape(attribution(info))} · {passages} passages")
+    chunk = [
+        (attribute(info), passages) for info, passages in rows[page * SOURCES_PER_PAGE : (page + 1) * SOURCES_PER_PAGE]
+    ]
+    links = [source.url for source, _ in chunk]
+
+    def entries(title_chars: int, line_chars: int) -> list[str]:
+        out = []
+        for (source, passages), url in zip(chunk, links, strict=True):
+            title = escape_within(source.title, title_chars)
+            linked = f"[{title}]({url})" if url else title
+            out.append(f"**{linked}**\n{escape_within(source.line(), line_chars)} · {passages} passages")
+        return out
+
+    lines = entries(300, 300)
+    while len("\n".join(lines)) > DESCRIPTION_LIMIT and any(links):
+        longest = max(range(len(links)), key=lambda i: len(links[i]))
+        links[longest] = ""
+        lines = entries(300, 300)
+    if len("\n".join(lines)) > DESCRIPTION_LIMIT:
+        lines = entries(150, 150)  # at most 10 x (150 + 150 + 30): always fits
     embed = discord.Embed(
         title=f"Indexed articles ({len(rows)})",
         description="\n".join(lines) if lines else "No articles are indexed yet.",
@@ -237,7 +294,9 @@ def render_about_embed(stats: IndexStats | None, *, loading: bool = False) -> di
         return embed
     embed.add_field(name="Articles", value=str(stats.documents))
     embed.add_field(name="Passages", value=str(stats.passages))
-    embed.add_field(name="Model", value=escape(shorten(stats.model, 200)))
+    embed.add_field(name="Model", value=escape_within(stats.model, 400))
+    if stats.reranker:  # it changes answers: say which
+        embed.add_field(name="Re-ranked by", value=escape_within(stats.reranker, 400))
     embed.add_field(name="Index built", value=f"{_timestamp(stats.built_at)} ({stats.generation})", inline=False)
     return embed
 
@@ -252,20 +311,52 @@ def render_reindex_embed(report: SyncReport, *, title: str = "Reindexed") -> dis
     if not report.published:
         lines.append("Nothing changed: the index was already up to date.")
     if report.rebuilt_because:
-        lines.append(f"Rebuilt from scratch because {escape(report.rebuilt_because)}.")
+        lines.append(f"Rebuilt from scratch because {escape_within(report.rebuilt_because, 600)}.")
     if report.repaired:
-        lines.append(escape(shorten(report.repaired, 300)))
+        lines.append(escape_within(report.repaired, 600))
     embed = discord.Embed(title=title, description="\n".join(lines), colour=ACCENT)
-    if report.skipped:
-        value = "\n".join(
-            f"• {escape(shorten(s.path, 80))}: {escape(shorten(s.reason, 120))}" for s in report.skipped[:8]
-        )
-        if len(report.skipped) > 8:
-            value += f"\n… and {len(report.skipped) - 8} more"
-        embed.add_field(name="Skipped files", value=shorten(value, FIELD_VALUE_LIMIT), inline=False)
+    for name, items in (
+        ("Skipped files", [f"• {escape_within(s.path, 80)}: {escape_within(s.reason, 120)}" for s in report.skipped]),
+        ("Notes", [f"• {escape_within(note, 200)}" for note in report.notes]),
+    ):
+        if items:
+            embed.add_field(name=name, value=_listing(items, FIELD_VALUE_LIMIT), inline=False)
+    return embed
+
+
+def _listing(items: list[str], limit: int, most: int = 8) -> str:
+    """Up to ``most`` items, one per line, as many as fit in ``limit`` with '… and N more' after them."""
+    shown: list[str] = []
+    for item in items[:most]:
+        rest = len(items) - len(shown) - 1
+        tail = len(f"\n… and {rest} more") if rest else 0
+        if len("\n".join([*shown, item])) + tail > limit:
+            break
+        shown.append(item)
+    value = "\n".join(shown)
+    if len(shown) < len(items):
+        value += f"\n… and {len(items) - len(shown)} more"
+    return value.lstrip("\n")
+
+
+def render_added_article_embed(added: AddedArticle, *, uploaded_as: str) -> discord.Embed:
+    """The /add-article reply: what was added under which name, and what it replaced, then the reindex report."""
+    verb = "Replaced" if added.replaced else "Added"
+    embed = render_reindex_embed(added.report, title=f"{verb} an article")
+    title = f"**{escape_within(added.title, 600)}**"
+    if not added.replaced:
+        head = f"Added {title} as `{added.name}`"
+    elif added.replaced_title:
+        head = f"Replaced **{escape_within(added.replaced_title, 600)}** in `{added.name}` with {title}"
+    else:
+        head = f"Replaced `{added.name}` (it held no readable article) with {title}"
+    lines = [f"{head}: {added.passages} passages indexed."]
+    if added.renamed:
+        lines.append(f"The upload was called {escape_within(uploaded_as, 200)}; it was saved under a safe name.")
+    embed.description = "\n".join([*lines, embed.description or ""])
     return embed
 
 
 def render_error_embed(message: str) -> discord.Embed:
     """A short, friendly error (always sent ephemeral)."""
-    return discord.Embed(description=escape(shorten(message, 1_500)), colour=discord.Colour.red())
+    return discord.Embed(description=escape_within(message, 3_000), colour=discord.Colour.red())

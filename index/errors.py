@@ -8,6 +8,7 @@ message that is a complete sentence saying what happened and what to do. Callers
     ├── DocumentError          a file cannot be read as an article (skipped, with the reason)
     ├── InvalidQuestion        a question is empty, too long or has no words
     ├── EmbedderError          the embedding model cannot be loaded
+    ├── RerankerError          the second-stage model (RERANK_MODEL) cannot be loaded
     └── IndexStoreError        anything about the built index
         ├── IndexMissing       no index has been built yet in INDEX_DIR
         ├── IndexIncompatible  built by another model / splitter / schema: rebuild needed
@@ -30,6 +31,7 @@ __all__ = [
     "IndexStoreError",
     "IndexWriteError",
     "InvalidQuestion",
+    "RerankerError",
     "TalksbotError",
 ]
 
@@ -53,6 +55,10 @@ class InvalidQuestion(TalksbotError):
 
 class EmbedderError(TalksbotError):
     """The embedding model cannot be loaded or run."""
+
+
+class RerankerError(TalksbotError):
+    """The second-stage model (RERANK_MODEL) cannot be loaded or run."""
 
 
 class IndexStoreError(TalksbotError):

@@ -4,8 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 
-__all__ = ["Answer", "Document", "DocumentInfo", "Hit", "IndexStats", "Passage", "SkippedFile", "SyncReport"]
+__all__ = [
+    "CONFIDENCE_HIGH",
+    "CONFIDENCE_LOW",
+    "Answer",
+    "Confidence",
+    "Document",
+    "DocumentInfo",
+    "Hit",
+    "IndexStats",
+    "Passage",
+    "SkippedFile",
+    "SyncReport",
+]
+
+# How sure the bot is of an answer: "high" at or above CONFIDENT_SCORE, "low" (a likely answer,
+# shown as such) from MIN_SCORE up to it. Below MIN_SCORE there is no answer at all.
+Confidence = Literal["high", "low"]
+CONFIDENCE_HIGH: Confidence = "high"
+CONFIDENCE_LOW: Confidence = "low"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +92,10 @@ class Hit:
     score: float
     # The best sentence, as (start, end) within ``quote``: a span, applied only when rendering.
     highlight: tuple[int, int]
+    # Other articles carrying the same fact; when they are copies of one story, the quoted one is the
+    # best attributed (index/provenance.py).
     also_reported_by: tuple[DocumentInfo, ...] = ()
+    confidence: Confidence = CONFIDENCE_HIGH
 
     def to_json(self) -> dict[str, object]:
         """The hit as the CLI's JSON contract spells it."""
@@ -81,6 +103,7 @@ class Hit:
             "quote": self.quote,
             "highlight": list(self.highlight),
             "score": round(self.score, 4),
+            "confidence": self.confidence,
             "document": self.document.to_json(),
             "also_reported_by": [d.to_json() for d in self.also_reported_by],
         }
@@ -93,11 +116,14 @@ class Answer:
     question: str
     hit: Hit | None
     alternatives: tuple[Hit, ...] = ()
-    # When nothing is relevant enough: the articles that came closest, to offer instead.
-    closest: tuple[DocumentInfo, ...] = ()
-    # The relevance compared with the threshold: the best candidate's score (None: no candidate at all).
-    # It can exceed ``hit.score`` when a near-duplicate from a newer article is quoted instead.
+    # The relevance compared with the cut-offs: the best candidate's score (None: no candidate at all).
+    # It can differ from ``hit.score`` when the same sentence is quoted from a better-attributed copy.
     relevance: float | None = None
+
+    @property
+    def confidence(self) -> Confidence | None:
+        """ "high" or "low" for an answer, None for nothing relevant."""
+        return self.hit.confidence if self.hit else None
 
     def to_json(self) -> dict[str, object]:
         """The answer as the CLI's JSON contract spells it."""
@@ -177,3 +203,5 @@ class IndexStats:
     generation: str
     built_at: dt.datetime
     model: str
+    # The second-stage model re-scoring answers (RERANK_MODEL), or "" when there is none.
+    reranker: str = ""

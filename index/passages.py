@@ -7,6 +7,12 @@ list marker or a wire dateline ("ISTANBUL (Reuters) -") is outside the span, not
 it. A paragraph longer than the model reads is split at sentence boundaries. A list item is
 embedded with the sentence that introduces the list as context (not part of its quote).
 
+An article is at most ``MAX_PASSAGES_PER_ARTICLE`` passages as split above; past that (200,000
+one-line paragraphs would cost minutes of embedding and gigabytes), runs of short passages are
+merged into spans up to the model's length, and if that is still too many, neighbours of any
+length are. A merged passage is still one verbatim span of the body (with whatever lay between
+its parts), so normal articles split exactly as before and nothing is ever dropped.
+
 Nothing is rewritten: every passage is ``body[start:end]`` and every sentence a span inside it.
 Change ``SPLITTER_VERSION`` whenever the output for the same body can change: the index
 records it and rebuilds when it differs.
@@ -21,13 +27,28 @@ from dataclasses import dataclass
 from .models import Passage
 from .sentences import split_sentences
 
-__all__ = ["DEFAULT_MAX_TOKENS", "SPLITTER_VERSION", "approximate_token_count", "split_passages"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "MAX_PASSAGES_PER_ARTICLE",
+    "SPLITTER_VERSION",
+    "Split",
+    "approximate_token_count",
+    "split_article",
+    "split_passages",
+]
 
-SPLITTER_VERSION = 2
+# 3: articles over MAX_PASSAGES_PER_ARTICLE passages have their short passages merged.
+SPLITTER_VERSION = 3
 # all-MiniLM-L6-v2 reads 256 word pieces including [CLS] and [SEP]; 200 leaves room for the
 # article title that is embedded with each passage as context.
 DEFAULT_MAX_TOKENS = 200
 MIN_PASSAGE_WORDS = 3
+# A long news article is a few hundred passages; a 1 MiB upload of ordinary prose about 1,700.
+MAX_PASSAGES_PER_ARTICLE = 2_000
+# When an article has too many passages, those under this many word pieces are merged first.
+SHORT_PASSAGE_TOKENS = DEFAULT_MAX_TOKENS // 4
+# Sentence spans kept per merged passage (adjacent ones are joined): each costs a stored vector.
+MAX_MERGED_SENTENCES = 8
 
 TokenCounter = Callable[[str], int]
 
@@ -61,18 +82,103 @@ def approximate_token_count(text: str) -> int:
     return (words * 13 + 9) // 10
 
 
+@dataclass(frozen=True, slots=True)
+class Split:
+    """An article's passages, and how many there were before short ones were merged (if they were)."""
+
+    passages: list[Passage]
+    before_merging: int
+
+    @property
+    def merged(self) -> bool:
+        """True when the article had too many passages and some were merged."""
+        return self.before_merging != len(self.passages)
+
+
 def split_passages(
     body: str,
     *,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     count_tokens: TokenCounter = approximate_token_count,
     title: str = "",
+    max_passages: int = MAX_PASSAGES_PER_ARTICLE,
 ) -> list[Passage]:
     """Split a body into quotable passages, each within ``max_tokens`` word pieces.
 
     When the body opens with a headline line equal to ``title``, that line is a heading, not
     an answer, and is left out.
     """
+    return split_article(
+        body, max_tokens=max_tokens, count_tokens=count_tokens, title=title, max_passages=max_passages
+    ).passages
+
+
+def split_article(
+    body: str,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    count_tokens: TokenCounter = approximate_token_count,
+    title: str = "",
+    max_passages: int = MAX_PASSAGES_PER_ARTICLE,
+) -> Split:
+    """``split_passages``, saying whether short passages had to be merged to stay near ``max_passages``."""
+    passages = _split(body, max_tokens=max_tokens, count_tokens=count_tokens, title=title)
+    if len(passages) <= max_passages:
+        return Split(passages, len(passages))
+    tokens = [count_tokens(p.text) for p in passages]
+    merged = _merge(body, passages, tokens, max_tokens, count_tokens, short=SHORT_PASSAGE_TOKENS)
+    if len(merged) > max_passages:
+        merged = _merge(body, passages, tokens, max_tokens, count_tokens, short=max_tokens + 1)
+    return Split(merged, len(passages))
+
+
+def _merge(
+    body: str, passages: list[Passage], tokens: list[int], max_tokens: int, count: TokenCounter, *, short: int
+) -> list[Passage]:
+    """Join runs of neighbouring passages under ``short`` tokens into spans within ``max_tokens``."""
+    out: list[Passage] = []
+    group: list[Passage] = []
+    group_tokens = 0
+    for passage, size in zip(passages, tokens, strict=True):
+        if size >= short:
+            if group:
+                out.append(_joined(body, group))
+                group = []
+            out.append(passage)
+            continue
+        if group:
+            between = body[group[-1].end : passage.start]  # lines left out of passages: they join the quote
+            extra = count(between) if between.strip() else 0
+            if group_tokens + extra + size <= max_tokens:
+                group.append(passage)
+                group_tokens += extra + size
+                continue
+            out.append(_joined(body, group))
+        group, group_tokens = [passage], size
+    if group:
+        out.append(_joined(body, group))
+    return out
+
+
+def _joined(body: str, group: list[Passage]) -> Passage:
+    """One passage spanning ``group``: the body from its first start to its last end, verbatim."""
+    if len(group) == 1:
+        return group[0]
+    start, end = group[0].start, group[-1].end
+    sentences = [(s + p.start - start, e + p.start - start) for p in group for s, e in p.sentences]
+    if len(sentences) > MAX_MERGED_SENTENCES:
+        size = -(-len(sentences) // MAX_MERGED_SENTENCES)
+        sentences = [(chunk[0][0], chunk[-1][1]) for chunk in _chunks(sentences, size)]
+    # No lead-in: a span of several paragraphs is its own context, and the model's length is spent on it.
+    return Passage(start=start, end=end, text=body[start:end], sentences=tuple(sentences))
+
+
+def _chunks(items: list[tuple[int, int]], size: int) -> list[list[tuple[int, int]]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _split(body: str, *, max_tokens: int, count_tokens: TokenCounter, title: str) -> list[Passage]:
+    """The passages of a body as paragraphs give them (before any merging)."""
     passages: list[Passage] = []
     lead_in = ""
     for start, end, is_list_item in _paragraphs(body, skip_title_line=_opens_with_headline(body, title)):

@@ -12,12 +12,15 @@ from .errors import InvalidQuestion
 
 __all__ = [
     "MAX_QUESTION_CHARS",
+    "STOPWORDS",
     "AnswerType",
     "QuestionDates",
     "answer_type",
     "clean_question",
     "content_words",
     "lexical_query",
+    "months_named",
+    "ordinals_named",
     "shows_answer_type",
     "subject_terms",
 ]
@@ -26,7 +29,7 @@ MAX_QUESTION_CHARS = 500
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 _WORD = re.compile(r"\w+")
-_STOPWORDS = frozenset(
+STOPWORDS = _STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if in into is it
     its me my of on or our so than that the their them then there these they this to was we were what when
     where which who whom whose why will with would you your about any all also just more most not no nor
@@ -109,6 +112,21 @@ _ORDINAL_MEETING = re.compile(
 )
 
 
+def months_named(text: str) -> frozenset[int]:
+    """Months a text names: {6} for "in June"; "may" only where a date would stand ("in May", "May 16")."""
+    lowered = text.casefold()
+    return frozenset(
+        _MONTHS[word]
+        for word in _WORD.findall(lowered)
+        if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered))
+    )
+
+
+def ordinals_named(text: str) -> frozenset[int]:
+    """Ordinal numbers a text names, in words or digits: {3} for "the third round" or "3rd"."""
+    return frozenset(_ORDINALS[word] for word in _WORD.findall(text.casefold()) if word in _ORDINALS)
+
+
 @functools.lru_cache(maxsize=4096)
 def meeting_ordinals(text: str) -> frozenset[int]:
     """Which meetings of a series a text names by number: {3} for "the third round of talks"."""
@@ -130,14 +148,11 @@ class QuestionDates:
     def parse(cls, question: str) -> QuestionDates:
         """Find month names, four-digit years and words asking for the latest state in a question."""
         lowered = question.casefold()
-        months = set()
-        for word in _WORD.findall(lowered):
-            if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered)):
-                months.add(_MONTHS[word])
+        months = months_named(lowered)
         years = frozenset(int(y) for y in _YEAR.findall(lowered))
         meetings = meeting_ordinals(lowered)
         latest = not (months or years or meetings) and bool(_LATEST.search(lowered))
-        return cls(frozenset(months), years, latest, meetings)
+        return cls(months, years, latest, meetings)
 
     def agreement(self, published: dt.date | None) -> float:
         """+1 when the article's date fits what the question names, -1 when it contradicts it, else 0."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import warnings
 from collections.abc import Callable
@@ -12,6 +11,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="'audioop' is deprecated", category=DeprecationWarning)
     import discord  # noqa: F401 - imported here first so later imports see it loaded
 
+from discord_markdown import plain_quote, visible_text  # noqa: F401 - plain_quote is re-exported for the e2e tests
 from fakediscord import DiscordHarness
 
 from bot import create_bot
@@ -63,24 +63,15 @@ def start_seed_bot(
     return harness, engine
 
 
-def plain_quote(description: str) -> str:
-    """The passage text back from an answer embed: blockquote marks, bold, escapes and ellipses removed."""
-    lines = [line[2:] if line.startswith("> ") else line for line in description.split("\n")]
-    text = "\n".join(lines).replace("**", "")
-    text = text.replace("\u200b", "")
-    text = re.sub(r"\\(.)", r"\1", text)
-    return text.removeprefix("… ").removesuffix(" …")
-
-
 def embed_text(message: dict) -> str:
-    """All visible text of a message's embeds, for 'does it mention X' checks."""
-    parts = [message.get("content") or ""]
+    """All text of a message and its embeds as a member reads it (Markdown escapes removed), for 'does it say X'."""
+    parts = [visible_text(message.get("content") or "")]
     for embed in message.get("embeds") or []:
-        parts += [embed.get("title", ""), embed.get("description", "")]
-        parts.append((embed.get("author") or {}).get("name", ""))
+        parts += [visible_text(embed.get("title", "")), visible_text(embed.get("description", ""))]
+        parts.append((embed.get("author") or {}).get("name", ""))  # authors and footers render no Markdown
         parts.append((embed.get("footer") or {}).get("text", ""))
         for field in embed.get("fields") or []:
-            parts += [field.get("name", ""), field.get("value", "")]
+            parts += [field.get("name", ""), visible_text(field.get("value", ""))]
     return "\n".join(parts)
 
 

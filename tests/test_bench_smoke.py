@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# The scripts whose figures appear in the final table (startup and threads print diagnostics only).
+# The scripts whose figures appear in the final table (threads prints diagnostics only).
 SHOWN = (
     "answer_latency",
     "discord_latency",
     "index_throughput",
     "incremental",
     "million",
-    "memory",
+    "scale",
     "sharding",
+    "startup",
     "web_ingest",
 )
 

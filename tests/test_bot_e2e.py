@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from discord_helpers import buttons, embed_text, plain_quote, start_seed_bot
+from discord_markdown import visible_text
 from fakediscord import DiscordHarness
 
 from bot.commands.ask import PerUserCooldown
@@ -37,7 +38,7 @@ def test_ask_quotes_the_right_passage_verbatim_with_attribution(bot_env):
     body = (base / "documents" / REUTERS).read_text(encoding="utf-8")
     assert quote in body and "Ukraine becomes a neutral state" in quote
     assert "**" in embed["description"]  # the best sentence is bold
-    assert embed["author"]["name"] == "2025-05-17 · Reuters · Tom Balmforth"
+    assert embed["author"]["name"] == "2025-05-17 · Reuters (unverified) · Tom Balmforth"
     assert embed["title"].startswith("Russia demanded Ukraine")
     assert "relevance" in embed["footer"]["text"]
     assert rec.ack_latency < 3.0
@@ -46,13 +47,24 @@ def test_ask_quotes_the_right_passage_verbatim_with_attribution(bot_env):
     h.assert_clean(since=t0)
 
 
-def test_an_off_topic_question_says_nothing_relevant_and_offers_titles(h):
-    """Nothing relevant: said plainly, publicly, with the closest article titles."""
+def test_an_off_topic_question_says_nothing_relevant_and_nothing_else(h):
+    """Nothing relevant: said plainly, publicly, without a list of unrelated article titles."""
     t0 = h.now()
     final = h.wait_final(h.slash("ask", {"question": "What is a good recipe for apple pie?"}), timeout=20)
     embed = final["embeds"][0]
     assert embed["title"] == "Nothing relevant" and not final["ephemeral"]
-    assert "Closest articles" in embed["description"] and "Russia" in embed["description"]
+    assert "Closest" not in embed["description"] and "Russia" not in embed["description"]
+    h.assert_clean(since=t0)
+
+
+def test_a_likely_answer_is_shown_as_such(h):
+    """The product owner's question: Reuters quoted, amber, with the 'likely answer' note and label."""
+    t0 = h.now()
+    final = h.wait_final(h.slash("ask", {"question": "What did Russia demand before agreeing to a ceasefire?"}), 20)
+    embed = final["embeds"][0]
+    assert embed["author"]["name"].startswith("2025-05-17 · Reuters")
+    assert embed["description"].startswith("*Likely answer:") and embed["color"] == 0xE6A000
+    assert "likely answer" in embed["footer"]["text"] and "also reported by" in embed["footer"]["text"]
     h.assert_clean(since=t0)
 
 
@@ -72,10 +84,10 @@ def test_more_sources_shows_the_next_passages_privately(h):
 def test_sources_lists_both_seed_articles(h):
     """/sources names every indexed article with outlet, date and passage count."""
     final = h.wait_final(h.slash("sources"), timeout=10)
-    text = embed_text(final)
+    text = visible_text(embed_text(final))  # as the reader sees it: escapes removed
     assert "Indexed articles (2)" in text
     assert "Russia demanded Ukraine quit four regions" in text and "unattributed rewrite" in text
-    assert "2025-05-17 · Reuters · Tom Balmforth" in text and "undated · unknown" in text
+    assert "2025-05-17 · Reuters (unverified) · Tom Balmforth" in text and "undated · unknown" in text
     assert "passages" in text
 
 

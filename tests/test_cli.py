@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCUMENTS
+from bot.render_text import LIKELY_ANSWER_NOTE
+from tests.conftest import DOCUMENTS, REWRITE
 
 TALKSBOT = Path(sys.executable).with_name("talksbot")
 NEW_ARTICLE = (
@@ -98,7 +99,8 @@ def test_batch_mode_writes_one_json_line_per_question_in_order(workdir):
             assert hit["document"]["title"] and hit["document"]["source"]
             a, b = hit["highlight"]
             assert 0 <= a < b <= len(hit["quote"])
-            assert set(hit) == {"quote", "highlight", "score", "document", "also_reported_by"}
+            assert set(hit) == {"quote", "highlight", "score", "confidence", "document", "also_reported_by"}
+            assert hit["confidence"] in ("high", "low")
             assert set(hit["document"]) == {"id", "title", "source", "author", "published", "url"}
 
 
@@ -112,6 +114,47 @@ def test_min_score_decides_what_counts_as_relevant(workdir):
     off_topic = "What is a good recipe for apple pie?"
     loose = json.loads(run("ask", "--json", off_topic, cwd=workdir, env={"MIN_SCORE": "0"}).stdout)
     assert loose["answer"] is not None and loose["answer"]["score"] < 0.5
+
+
+def test_the_product_owners_question_is_answered_from_reuters_with_the_rewrite_credited(workdir):
+    """The unattributed rewrite says it too, but the dated, bylined Reuters lead is quoted; the rewrite is credited."""
+    question = "What did Russia demand before agreeing to a ceasefire?"
+    answer = json.loads(run("ask", "--json", question, cwd=workdir).stdout)["answer"]
+    assert answer["document"]["source"] == "Reuters" and answer["document"]["author"] == "Tom Balmforth"
+    assert "pull its troops out of all the Ukrainian regions claimed by Moscow" in answer["quote"]
+    assert REWRITE in {d["id"] for d in answer["also_reported_by"]}
+    text = run("ask", question, cwd=workdir).stdout
+    assert "— 2025-05-17 · Reuters · Tom Balmforth" in text and "Also reported by: Russia sought sweeping" in text
+
+
+def test_a_likely_answer_is_flagged_and_confident_score_moves_the_band(workdir):
+    """Between the cut-offs an answer says it is a likely one; at CONFIDENT_SCORE or above it does not."""
+    question = "Does Moscow insist that Kyiv stay neutral?"
+    likely = json.loads(run("ask", "--json", question, cwd=workdir).stdout)["answer"]
+    assert likely["confidence"] == "low" and likely["score"] < 0.85
+    text = run("ask", question, cwd=workdir).stdout
+    assert text.startswith(LIKELY_ANSWER_NOTE) and "· likely answer" in text
+    env = {"CONFIDENT_SCORE": f"{likely['score'] - 0.01:.3f}"}
+    sure = json.loads(run("ask", "--json", question, cwd=workdir, env=env).stdout)["answer"]
+    assert sure["confidence"] == "high" and sure["quote"] == likely["quote"]
+    text = run("ask", question, cwd=workdir, env=env).stdout
+    assert LIKELY_ANSWER_NOTE not in text and "· confident" in text
+
+
+def test_nothing_relevant_is_one_line_without_unrelated_articles(workdir):
+    """An off-topic question: one line saying nothing relevant was found, no list of other articles."""
+    proc = run("ask", "What is a good recipe for apple pie?", cwd=workdir)
+    assert proc.returncode == 0 and proc.stdout.strip().splitlines() == [
+        "Nothing relevant in the 2 indexed articles for: What is a good recipe for apple pie?"
+    ]
+
+
+def test_a_confident_score_below_min_score_is_one_line_exit_2(workdir):
+    """CONFIDENT_SCORE under MIN_SCORE cannot make a band: named, exit 2, before anything loads."""
+    proc = run("ask", "anything", cwd=workdir, env={"MIN_SCORE": "0.6", "CONFIDENT_SCORE": "0.5"})
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        "talksbot: CONFIDENT_SCORE (0.5) must not be below MIN_SCORE (0.6)."
+    )
 
 
 def test_a_bad_min_score_is_one_line_exit_2(workdir):
@@ -141,7 +184,8 @@ def test_a_broken_file_is_reported_by_name_and_the_rest_indexed(workdir):
     proc = run("index", cwd=workdir)
     assert proc.returncode == 0
     assert "skipped broken.md: binary file" in proc.stdout
-    assert "2 unchanged, 1 skipped" in proc.stdout.splitlines()[0]  # the first line does not claim it all indexed
+    good = len([p for p in (workdir / "documents").iterdir() if p.name != "broken.md"])
+    assert f"{good} unchanged, 1 skipped" in proc.stdout.splitlines()[0]  # the first line does not claim it all indexed
     (workdir / "documents" / "broken.md").unlink()
 
 
@@ -171,7 +215,7 @@ def test_a_missing_documents_folder_is_one_line_exit_1(tmp_path):
 def test_a_bad_setting_in_env_file_is_exit_2(tmp_path):
     """A malformed value in .env is named with what is expected."""
     (tmp_path / ".env").write_text("DISCORD_GUILD_ID=not-a-number\n")
-    proc = run("index", cwd=tmp_path)
+    proc = run("run", cwd=tmp_path)  # a bot setting: the bot's commands read it (index and ask do not)
     assert proc.returncode == 2 and "DISCORD_GUILD_ID must be a whole number" in proc.stderr
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -17,7 +18,7 @@ from bot.render_discord import (
 )
 from index.models import Answer, DocumentInfo, Hit, IndexStats, SkippedFile, SyncReport
 
-DOC = DocumentInfo("a.md", "Title", "Reuters", "Tom Balmforth", dt.date(2025, 5, 17), "https://example.com/a")
+DOC = DocumentInfo("a.md", "Title", "Reuters", "Tom Balmforth", dt.date(2025, 5, 17), "https://www.reuters.com/world/a")
 HUGE = DocumentInfo("b.md", "T" * 400, "S" * 300, "A" * 300, None, "")
 
 
@@ -39,7 +40,7 @@ def test_the_answer_embed_shows_quote_bold_sentence_attribution_and_relevance():
     embed = render_answer_embed(Answer("q", hit(quote, (21, 51), also=(HUGE,)))).to_dict()
     assert embed["description"] == "> First sentence here. **The best sentence is this one.** Last one."
     assert embed["author"]["name"] == "2025-05-17 · Reuters · Tom Balmforth"
-    assert embed["url"] == "https://example.com/a" and embed["title"] == "Title"
+    assert embed["url"] == "https://www.reuters.com/world/a" and embed["title"] == "Title"
     assert "relevance 0.71" in embed["footer"]["text"] and "also reported by" in embed["footer"]["text"]
     assert plain_quote(embed["description"]) == quote
 
@@ -98,11 +99,11 @@ def test_oversized_metadata_is_truncated_within_limits():
     assert embed_size(embed) <= 6000
 
 
-def test_nothing_relevant_offers_the_closest_titles():
-    """No hit: a plain 'Nothing relevant' with the closest article titles."""
-    embed = render_answer_embed(Answer("q", None, closest=(DOC,)), documents=2).to_dict()
+def test_nothing_relevant_says_so_and_lists_nothing_unrelated():
+    """No hit: a plain 'Nothing relevant', and no list of unrelated article titles."""
+    embed = render_answer_embed(Answer("q", None, relevance=0.2), documents=2).to_dict()
     assert embed["title"] == "Nothing relevant" and "2 indexed articles" in embed["description"]
-    assert "Title (2025-05-17 · Reuters · Tom Balmforth)" in embed["description"]
+    assert "Closest" not in embed["description"] and "Reuters" not in embed["description"]
 
 
 def test_alternatives_fit_in_one_message():
@@ -132,3 +133,24 @@ def test_about_and_reindex_embeds():
     embed = render_reindex_embed(report)
     field = embed.to_dict()["fields"][0]
     assert "bad\\_0\\*.md" in field["value"] and "12 more" in field["value"] and len(field["value"]) <= 1024
+
+
+def test_a_likely_answer_is_amber_with_a_note_and_a_confident_one_is_not():
+    """Low confidence: amber embed, the 'likely answer' note above the quote, the label in the footer."""
+    quote = "The best sentence is this one."
+    likely = render_answer_embed(Answer("q", dataclasses.replace(hit(quote, (0, 30)), confidence="low"))).to_dict()
+    assert likely["description"].startswith("*Likely answer:") and likely["color"] == 0xE6A000
+    assert "likely answer" in likely["footer"]["text"] and plain_quote(likely["description"]) == quote
+    sure = render_answer_embed(Answer("q", hit(quote, (0, 30)))).to_dict()
+    assert "Likely" not in sure["description"] and sure["color"] != 0xE6A000
+    assert "confident" in sure["footer"]["text"]
+
+
+def test_about_names_the_second_stage_when_there_is_one():
+    """/about shows the re-ranking model, which changes answers, and nothing when there is none."""
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with_stage = IndexStats(2, 21, "gen-000001", when, "all-MiniLM-L6-v2", reranker="/models/ms-marco")
+    fields = {f["name"]: f["value"] for f in render_about_embed(with_stage).to_dict()["fields"]}
+    assert fields["Re-ranked by"] == "/models/ms-marco"
+    without = render_about_embed(IndexStats(2, 21, "gen-000001", when, "all-MiniLM-L6-v2")).to_dict()["fields"]
+    assert "Re-ranked by" not in {f["name"] for f in without}

@@ -47,10 +47,9 @@ def test_a_paraphrased_question_finds_the_passage_that_answers_it(seed_engine, q
     ],
 )
 def test_an_off_topic_question_gets_nothing_relevant(seed_engine, question):
-    """Off-topic questions get no passage at all, but the closest articles are offered."""
+    """Off-topic questions get no passage at all, no alternatives and no confidence band."""
     answer = seed_engine.answer(question)
-    assert answer.hit is None and answer.alternatives == ()
-    assert answer.closest
+    assert answer.hit is None and answer.alternatives == () and answer.confidence is None
 
 
 def test_the_highlight_is_a_sentence_inside_the_quote(seed_engine):

@@ -89,7 +89,7 @@ def test_add_article_saves_indexes_and_answers_from_it(service, seed_docs):
     """An added article is written under a safe name, indexed, and quoted by the next answer."""
     service.start(warm_up=False)
     added = service.add_article("Third round.md", ARTICLE)
-    assert added.name == "Third-round.md" and not added.replaced and added.passages >= 1
+    assert added.name == "Third round.md" and not added.replaced and added.passages >= 1
     assert (seed_docs / added.name).read_bytes() == ARTICLE
     answer = service.answer("humanitarian corridor agreed in the third round")
     assert answer.hit is not None and answer.hit.document.id == added.name

@@ -34,9 +34,9 @@ def test_defaults_are_safe_without_any_configuration(tmp_path):
     ("env", "message"),
     [
         ({"DISCORD_GUILD_ID": "abc"}, "DISCORD_GUILD_ID must be a whole number"),
-        ({"ADMIN_ROLE_IDS": "1, x"}, "ADMIN_ROLE_IDS must be a whole number"),
+        ({"ADMIN_ROLE_IDS": "1, x"}, "ADMIN_ROLE_IDS must be whole numbers"),
         ({"WATCH_DOCUMENTS": "maybe"}, "WATCH_DOCUMENTS must be 1 or 0"),
-        ({"ASK_COOLDOWN_SECONDS": "-1"}, "must be positive"),
+        ({"ASK_COOLDOWN_SECONDS": "-1"}, "ASK_COOLDOWN_SECONDS must be a number of seconds"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
         ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
         ({"SHARD_COUNT": "2", "SHARD_IDS": "0,2"}, "between 0 and SHARD_COUNT-1"),
@@ -44,6 +44,11 @@ def test_defaults_are_safe_without_any_configuration(tmp_path):
         ({"MIN_SCORE": "-0.1"}, "MIN_SCORE must be a number from 0 to 1.5"),
         ({"MIN_SCORE": "2"}, "MIN_SCORE must be a number from 0 to 1.5"),
         ({"MIN_SCORE": "nan"}, "MIN_SCORE must be a number from 0 to 1.5"),
+        ({"CONFIDENT_SCORE": "sure"}, "CONFIDENT_SCORE must be a number from 0 to 1.5"),
+        ({"CONFIDENT_SCORE": "0.3"}, r"CONFIDENT_SCORE \(0.3\) must not be below MIN_SCORE \(0.5\)"),
+        ({"MIN_SCORE": "0.7", "CONFIDENT_SCORE": "0.6"}, "must not be below MIN_SCORE"),
+        ({"RERANK_WEIGHT": "2"}, "RERANK_WEIGHT must be a number from 0 to 1"),
+        ({"RERANK_WEIGHT": "half"}, "RERANK_WEIGHT must be a number from 0 to 1"),
     ],
 )
 def test_a_bad_value_is_named_with_what_is_expected(tmp_path, env, message):
@@ -56,6 +61,15 @@ def test_min_score_is_read_and_empty_means_the_calibrated_default(tmp_path):
     """MIN_SCORE sets the threshold; empty leaves the pipeline's own default (0.50) in place."""
     assert Settings.load(env={"MIN_SCORE": "0.62"}, env_file=None).min_score == 0.62
     assert Settings.load(env={"MIN_SCORE": ""}, env_file=tmp_path / "missing.env").min_score is None
+
+
+def test_confidence_and_second_stage_settings_are_read_and_empty_means_default(tmp_path):
+    """CONFIDENT_SCORE, RERANK_MODEL and RERANK_WEIGHT are read; empty keeps the defaults (no second stage)."""
+    env = {"CONFIDENT_SCORE": "0.8", "RERANK_MODEL": " /models/ce ", "RERANK_WEIGHT": "0.25"}
+    settings = Settings.load(env=env, env_file=None)
+    assert (settings.confident_score, settings.rerank_model, settings.rerank_weight) == (0.8, "/models/ce", 0.25)
+    empty = Settings.load(env={}, env_file=tmp_path / "missing.env")
+    assert (empty.confident_score, empty.rerank_model, empty.rerank_weight) == (None, "", None)
 
 
 def test_the_token_never_shows_in_repr_or_str():

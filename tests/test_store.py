@@ -228,7 +228,7 @@ def test_the_vectors_can_be_rebuilt_from_sqlite_alone(store, seed_docs, fake_emb
 def test_past_the_exact_search_limit_an_ivf_index_is_chosen_recorded_and_updated_in_place(
     store, tmp_path, fake_embedder, monkeypatch
 ):
-    """Above the size limit the store builds an IVF index by itself, records it, and updates it by id."""
+    """Above the size limit the store builds an IVF index (8-bit vectors) by itself, records it, updates it by id."""
     import index.store.vectors as store_module
 
     monkeypatch.setattr(store_module, "EXACT_SEARCH_LIMIT", 100)
@@ -240,6 +240,7 @@ def test_past_the_exact_search_limit_an_ivf_index_is_chosen_recorded_and_updated
     report = sync(store, docs, fake_embedder)
     snap = store.open(config(fake_embedder))
     assert report.passages == 300 and snap.manifest["faiss"]["kind"] == "ivf"
+    assert snap.manifest["faiss"]["codec"] == "sq8"  # a quarter of float32's memory
     nlist = snap.manifest["faiss"]["nlist"]
     query = fake_embedder.embed_queries(["Article 7 paragraph 3 mentions topic7x3 and round 3."])[0]
     best = snap.fetch([snap.dense_search(query, 5)[0][0]])

@@ -14,7 +14,7 @@ from ..announce import Announcer, render_article_embed
 from ..errors import NotAllowed
 from ..ingest import AddReport
 from ..permissions import may_change_index
-from ..render_discord import escape, render_reindex_embed
+from ..render_discord import escape, render_added_article_embed, render_reindex_embed
 from ..service import Service
 from ..settings import Settings
 from ..uploads import UploadRejected
@@ -113,7 +113,7 @@ class AdminCog(commands.Cog):
             _source, path, why = report.unchanged[0]
             await interaction.followup.send(
                 embed=discord.Embed(
-                    title="Already there", description=f"This article is already indexed as `{escape(path)}` ({why})."
+                    title="Already there", description=f"This article is already indexed as `{path}` ({why})."
                 ),
                 ephemeral=True,
             )
@@ -127,7 +127,7 @@ class AdminCog(commands.Cog):
         embed.add_field(
             name="Published", value=saved.published.isoformat() if saved.published else "not stated", inline=True
         )
-        embed.add_field(name="File", value=f"`{escape(saved.path)}`: {saved.passages} passages indexed", inline=False)
+        embed.add_field(name="File", value=f"`{saved.path}`: {saved.passages} passages indexed", inline=False)
         if saved.paywalled:
             embed.add_field(name="Note", value="The page is paywalled: only its free part was saved.", inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True)
@@ -147,12 +147,7 @@ class AdminCog(commands.Cog):
             ) from None
         await self.service.wait_ready()
         added = await asyncio.to_thread(self.service.add_article, file.filename, data, overwrite=overwrite)
-        verb = "Replaced" if added.replaced else "Added"
-        embed = render_reindex_embed(added.report, title=f"{verb} an article")
-        embed.description = (
-            f"{verb} **{escape(added.title)}** as `{added.name}`: {added.passages} passages indexed.\n"
-            + (embed.description or "")
-        )
+        embed = render_added_article_embed(added, uploaded_as=file.filename)
         await interaction.followup.send(embed=embed, ephemeral=True)
         if self.announcer is not None and added.info is not None:
             await self.announcer.announce([added.info])

@@ -32,6 +32,9 @@ class EvalQuestion:
     corpus: str
     q: str
     answers: tuple[Expected, ...]
+    # Unanswerable and off the corpus's subject altogether: "nothing relevant" is the only right reply
+    # (a near-topic one may fairly get a hedged, low-confidence answer).
+    off_topic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +62,12 @@ def load_eval_set(path: Path | str, root: Path | str | None = None) -> EvalSet:
     for item in data["questions"]:
         try:
             answers = tuple(Expected(str(a["doc"]), str(a["contains"])) for a in item.get("answers") or [])
-            q = EvalQuestion(str(item["id"]), str(item["corpus"]), str(item["q"]), answers)
-        except (KeyError, TypeError) as err:
+            off_topic = item.get("off_topic") is True
+            q = EvalQuestion(str(item["id"]), str(item["corpus"]), str(item["q"]), answers, off_topic)
+        except (KeyError, TypeError, AttributeError) as err:
             raise EvalSetError(f"{path}: a question lacks {err} (see tests/eval/README.md).") from None
+        if item.get("off_topic", False) not in (True, False) or (q.off_topic and q.answers):
+            raise EvalSetError(f"{path}: question {q.id}: off_topic is true or false, and only for unanswerable ones.")
         if q.corpus not in corpora:
             raise EvalSetError(f"{path}: question {q.id} names an unknown corpus {q.corpus!r}.")
         questions.append(q)

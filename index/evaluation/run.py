@@ -17,7 +17,9 @@ from pathlib import Path
 from ..documents import ARTICLE_SUFFIXES, read_article
 from ..embedder import Embedder
 from ..engine import Engine
-from ..models import Answer, Hit
+from ..models import CONFIDENCE_HIGH, Answer, Hit
+from ..provenance import is_attributed
+from ..reranker import Reranker
 from ..search import SearchConfig
 from .eval_set import EvalQuestion, EvalSet, EvalSetError
 
@@ -42,6 +44,7 @@ FEATURES_OFF: dict[str, bool | float] = {
     "recency": False,
     "meeting_matching": False,
     "subject_lookup": False,
+    "original_first": False,
     "tie_margin": 0.0,
 }
 
@@ -62,6 +65,8 @@ class QuestionResult:
     highlight_ok: bool | None  # for a correct best hit: does the bold sentence hold the answer?
     verbatim: bool
     attributed: bool
+    # An accepted answer lies in an article that names its outlet: a right answer should come from one.
+    attributed_answer_exists: bool = False
 
     @property
     def answerable(self) -> bool:
@@ -72,6 +77,11 @@ class QuestionResult:
     def passed(self) -> bool:
         """Correct at rank 1, or rightly 'nothing relevant'."""
         return self.rank == 1 if self.answerable else self.answer.hit is None
+
+    @property
+    def high_confidence(self) -> bool:
+        """Answered with high confidence."""
+        return self.answer.confidence == CONFIDENCE_HIGH
 
 
 @dataclass(slots=True)
@@ -127,6 +137,36 @@ class CorpusResult:
         return self._share(r.attributed for r in self.results if r.answer.hit is not None)
 
     @property
+    def attributed_first(self) -> float:
+        """Of the right answers to questions an attributed article also answers, the share quoted from one."""
+        return self._share(
+            r.answer.hit is not None and is_attributed(r.answer.hit.document)
+            for r in self._answerable()
+            if r.rank == 1 and r.attributed_answer_exists
+        )
+
+    @property
+    def high_right(self) -> float:
+        """Of the answers given with high confidence (to any question), the share that are right."""
+        return self._share(r.rank == 1 and r.answerable for r in self.results if r.high_confidence)
+
+    @property
+    def high_answers(self) -> int:
+        """How many questions were answered with high confidence."""
+        return sum(r.high_confidence for r in self.results)
+
+    @property
+    def unanswerable_high(self) -> float:
+        """Share of unanswerable questions answered with high confidence (the harm a hedge avoids)."""
+        flags = [r.high_confidence for r in self.results if not r.answerable]
+        return sum(flags) / len(flags) if flags else 0.0
+
+    @property
+    def off_topic_refused(self) -> float:
+        """Share of off-topic questions answered 'nothing relevant'."""
+        return self._share(r.answer.hit is None for r in self.results if r.question.off_topic)
+
+    @property
     def misses(self) -> list[QuestionResult]:
         """Questions not answered right at rank 1 (or answered when they should not be)."""
         return [r for r in self.results if not r.passed]
@@ -142,6 +182,11 @@ class CorpusResult:
             "recall_at_3": round(self.recall_at_3, 4),
             "mrr_at_5": round(self.mrr_at_5, 4),
             "no_answer_accuracy": round(self.no_answer_accuracy, 4),
+            "off_topic_refused": round(self.off_topic_refused, 4),
+            "high_answers": self.high_answers,
+            "high_right": round(self.high_right, 4),
+            "unanswerable_high": round(self.unanswerable_high, 4),
+            "attributed_first": round(self.attributed_first, 4),
             "highlight": round(self.highlight_accuracy, 4),
             "verbatim": round(self.verbatim_share, 4),
             "attributed": round(self.attributed_share, 4),
@@ -156,8 +201,9 @@ def evaluate(
     variant: Variant | None = None,
     corpora: Iterable[str] | None = None,
     on_corpus: Callable[[str], None] | None = None,
+    reranker: Reranker | None = None,
 ) -> list[CorpusResult]:
-    """Index each corpus in a scratch folder and ask it its questions."""
+    """Index each corpus in a scratch folder and ask it its questions (through the re-ranker, if given)."""
     variant = variant or Variant(name="talksbot")
     wanted = list(corpora) if corpora else list(eval_set.corpora)
     out = []
@@ -166,11 +212,13 @@ def evaluate(
             raise EvalSetError(f"No corpus named {name!r} in the evaluation set.")
         if on_corpus:
             on_corpus(name)
-        out.append(_evaluate_corpus(eval_set, name, embedder, variant))
+        out.append(_evaluate_corpus(eval_set, name, embedder, variant, reranker))
     return out
 
 
-def _evaluate_corpus(eval_set: EvalSet, name: str, embedder: Embedder, variant: Variant) -> CorpusResult:
+def _evaluate_corpus(
+    eval_set: EvalSet, name: str, embedder: Embedder, variant: Variant, reranker: Reranker | None
+) -> CorpusResult:
     """Build the corpus's index and score its questions."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"talksbot-eval-{name}-") as scratch:
@@ -183,6 +231,7 @@ def _evaluate_corpus(eval_set: EvalSet, name: str, embedder: Embedder, variant: 
             embedder=embedder,
             search_config=variant.search,
             passage_context=variant.passage_context,
+            reranker=reranker,
         )
         engine.reindex()
         bodies = {doc_id: engine.searcher().snapshot.document_body(doc_id) or "" for doc_id in sources}
@@ -225,6 +274,9 @@ def _judge(q: EvalQuestion, answer: Answer, bodies: dict[str, str], sources: dic
         highlight_ok=highlight_ok,
         verbatim=all(_is_verbatim(hit, sources) for hit in hits),
         attributed=all(_is_attributed(hit, sources) for hit in hits),
+        attributed_answer_exists=any(
+            e.doc in sources and is_attributed(read_article(sources[e.doc], doc_id=e.doc).info) for e in q.answers
+        ),
     )
 
 

@@ -15,7 +15,7 @@ This package is the engine's business: faces (bot/) go through ``index.engine.En
 """
 
 from .contract import PassageIndex, StoredPassage
-from .generations import CURRENT_NAME, LOCK_NAME
+from .generations import CURRENT_NAME, LOCK_NAME, staging_removed_on_sigterm
 from .index_store import IndexStore
 from .indexer import ProgressFactory
 from .manifest import MANIFEST_NAME, BuildConfig
@@ -36,4 +36,5 @@ __all__ = [
     "ProgressFactory",
     "Snapshot",
     "StoredPassage",
+    "staging_removed_on_sigterm",
 ]

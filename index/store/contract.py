@@ -5,9 +5,10 @@
 SQLite record and a FAISS index (index/store/snapshot.py). A Postgres + pgvector backend would
 implement this same protocol over one database (``dense_search`` as an ``ORDER BY embedding <#>
 query`` on a pgvector column, ``lexical_search`` as ``ts_rank`` over a ``tsvector`` column, ``fetch``
-as a ``SELECT ... WHERE id = ANY(...)``) and would replace ``snapshot.py``, ``record.py``,
-``vectors.py`` and ``generations.py``; the indexer's plan-and-embed step (index/store/indexer.py) and
-everything above the contract (search, engine, the bot) would stay as they are.
+as a ``SELECT ... WHERE id = ANY(...)``, ``document_passage_ids`` as a ``SELECT id`` by document)
+and would replace ``snapshot.py``, ``record.py``, ``vectors.py`` and ``generations.py``; the
+indexer's plan-and-embed step (index/store/indexer.py) and everything above the contract (search,
+engine, the bot) would stay as they are.
 
 Rules an implementation keeps:
 - A view never changes underneath a reader: answers started on it finish on it, even while a newer
@@ -89,8 +90,18 @@ class PassageIndex(Protocol):
         """The k best full-text matches of an already-sanitised query, as (passage id, score > 0), best first."""
         ...
 
+    def hybrid_search(
+        self, query: np.ndarray, k_dense: int, match: str, k_lexical: int
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """``dense_search`` and ``lexical_search`` of one question; an implementation may run them at once."""
+        ...
+
     def fetch(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
         """Passages (text, spans, vectors, attribution) by id."""
+        ...
+
+    def document_passage_ids(self, doc_path: str) -> list[int]:
+        """Ids of one article's passages, in order; empty when it is not in this view."""
         ...
 
     def close(self) -> None:

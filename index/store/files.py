@@ -39,6 +39,12 @@ def write_error(err: BaseException, where: Path) -> IndexStoreError:
             f"The index in {where} is damaged ({err}); the live index is unchanged. "
             "Run `talksbot index --rebuild` to rebuild it from the documents."
         )
+    if isinstance(err, FileExistsError | NotADirectoryError):
+        # mkdir of the index folder (or a staging folder in it) met a file where a folder must be.
+        return IndexWriteError(
+            f"Could not write the index in {where}: it (or a folder above it) is a file, not a folder. "
+            "Point INDEX_DIR (or --index-dir) at a folder (it is created when missing), then run `talksbot index`."
+        )
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:
         why = "the disk is full"
     elif isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -13,6 +13,11 @@ A reindex copies the live SQLite file into a staging folder, applies only what c
 fsyncs, renames the folder to the next generation and then replaces ``CURRENT``. Until that
 last step readers see the previous generation, complete; after it, the new one. A process
 killed at any point leaves ``CURRENT`` naming a complete generation.
+
+A staging folder left by a killed writer is removed by the next one. A SIGTERM (a service
+manager stopping the bot, `kill`) does not wait for that: with ``staging_removed_on_sigterm``
+installed by the entry point, the handler removes this process's staging folders first, then
+lets the signal end the process as it would have (the single-writer lock dies with it).
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ import logging
 import os
 import re
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 from ..errors import IndexBusy, IndexCorrupt, IndexStoreError
 from ..filelock import holding, open_lock_file
@@ -32,7 +40,7 @@ from . import record
 from .files import fsync_path, sha256, write_error
 from .manifest import read_manifest
 
-__all__ = ["CURRENT_NAME", "KEEP_GENERATIONS", "LOCK_NAME", "GenerationFolder"]
+__all__ = ["CURRENT_NAME", "KEEP_GENERATIONS", "LOCK_NAME", "GenerationFolder", "staging_removed_on_sigterm"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,11 @@ LOCK_NAME = ".lock"
 BUSY = "A reindex is already running; try again when it has finished."
 KEEP_GENERATIONS = 2
 _GENERATION_NAME = re.compile(r"gen-\d{6}")
+
+# This process's staging folders still being written, for the SIGTERM handler. Re-entrant: the
+# handler runs on the main thread, which may itself be inside new_staging or publish.
+_staging_lock = threading.RLock()
+_live_staging: set[Path] = set()
 
 
 class GenerationFolder:
@@ -139,15 +152,26 @@ class GenerationFolder:
     def new_staging(self) -> Path:
         """A fresh, empty staging folder for the next generation (created now, so a bad folder fails early)."""
         staging = self.directory / f".staging-{os.getpid()}-{int(time.time() * 1000)}"
-        staging.mkdir(parents=True)
+        with _staging_lock:
+            staging.mkdir(parents=True)
+            _live_staging.add(staging)
         return staging
+
+    @staticmethod
+    def discard_staging(staging: Path) -> None:
+        """Delete a staging folder that will not be published."""
+        with _staging_lock:
+            _live_staging.discard(staging)
+            shutil.rmtree(staging, ignore_errors=True)
 
     def publish(self, staging: Path) -> str:
         """Rename staging to the next generation, then point CURRENT at it (the atomic step)."""
         existing = self.generations()
         number = int(existing[-1].name.split("-")[1]) + 1 if existing else 1
         name = f"gen-{number:06d}"
-        os.rename(staging, self.directory / name)
+        with _staging_lock:  # a SIGTERM handler on another thread waits for the rename, never halves it
+            os.rename(staging, self.directory / name)
+            _live_staging.discard(staging)
         fsync_path(self.directory)
         self.point_current_at(name)
         log.info("published index generation %s", name)
@@ -178,3 +202,37 @@ class GenerationFolder:
         for path in self.generations():
             if path.name > current:
                 shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_removed_on_sigterm() -> Iterator[None]:
+    """While inside, a SIGTERM first removes this process's unfinished staging folders, then ends it as usual.
+
+    Installed by the entry point (the CLI) from the main thread; elsewhere, or when SIGTERM is
+    ignored, it does nothing. The previous handler is restored on exit and called by ours.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN:
+        yield
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        with _staging_lock:  # waits while another thread publishes; re-entered if this thread is
+            for path in list(_live_staging):
+                shutil.rmtree(path, ignore_errors=True)
+            _live_staging.clear()
+        if callable(previous):
+            previous(signum, frame)
+            return
+        # The default action: end the process, killed by SIGTERM as the sender expects.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

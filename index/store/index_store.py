@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from ..documents import scan_documents
 from ..embedder import Embedder
 from ..errors import IndexCorrupt, IndexIncompatible, IndexMissing, IndexStoreError
 from ..models import SyncReport
-from . import record, vectors
+from . import lexicon, record, vectors
 from .files import fsync_path, sha256, write_error
 from .generations import CURRENT_NAME, GenerationFolder
 from .indexer import ProgressFactory, embed_documents, plan_changes
@@ -128,7 +127,7 @@ class IndexStore:
         folder = self.folder
         folder.remove_leftovers()
         report = SyncReport()
-        base, base_faiss_ok = self._choose_base(config, rebuild, report)
+        base, base_faiss_ok, base_lexicon_ok = self._choose_base(config, rebuild, report)
         base_is_live = base is not None and base.name == self.current_generation()
 
         scan = scan_documents(documents_dir)
@@ -137,7 +136,7 @@ class IndexStore:
             to_embed = plan_changes(scan, base, report)
         except sqlite3.DatabaseError as err:
             raise write_error(err, self.directory) from None
-        if base_is_live and base is not None and not report.has_changes and base_faiss_ok:
+        if base_is_live and base is not None and not report.has_changes and base_faiss_ok and base_lexicon_ok:
             if not folder.current_file_names(base.name):  # a damaged pointer was worked around: mend it
                 try:
                     folder.point_current_at(base.name)
@@ -153,27 +152,28 @@ class IndexStore:
         except OSError as err:
             raise write_error(err, self.directory) from None
         try:
-            embedded = embed_documents(to_embed, embedder, config, progress)
-            self._write_generation(staging, base, base_faiss_ok, embedded, config, report)
+            embedded = embed_documents(to_embed, embedder, config, progress, report.notes)
+            self._write_generation(staging, base, (base_faiss_ok, base_lexicon_ok), embedded, config, report)
             report.generation = folder.publish(staging)
         except (OSError, sqlite3.Error) as err:
-            shutil.rmtree(staging, ignore_errors=True)
+            folder.discard_staging(staging)
             raise write_error(err, self.directory) from None
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            folder.discard_staging(staging)
             raise
         report.published = True
         folder.prune()
         return report
 
-    def _choose_base(self, config: BuildConfig, rebuild: bool, report: SyncReport) -> tuple[Path | None, bool]:
-        """Pick the generation to build on; say why when starting from scratch instead."""
+    def _choose_base(self, config: BuildConfig, rebuild: bool, report: SyncReport) -> tuple[Path | None, bool, bool]:
+        """Pick the generation to build on, and whether its FAISS file and lexicon are intact; say why when
+        starting from scratch instead."""
         name = self.current_generation()
         if name is None:
-            return None, False
+            return None, False, False
         if rebuild:
             report.rebuilt_because = "a rebuild was requested (--rebuild)"
-            return None, False
+            return None, False, False
         candidates = [self.directory / name]
         previous = self.folder.previous(name)
         if previous is not None:
@@ -188,7 +188,7 @@ class IndexStore:
             diffs = config.differences(BuildConfig(**manifest["config"]))
             if diffs:
                 report.rebuilt_because = f"the index was built differently ({'; '.join(diffs)})"
-                return None, False
+                return None, False, False
             try:
                 self.folder.check_record(directory, manifest)
             except IndexCorrupt as err:
@@ -200,22 +200,33 @@ class IndexStore:
             except IndexCorrupt as err:
                 faiss_ok = False
                 report.repaired = f"{err} Rebuilt it from the stored embeddings."
+            lexicon_ok = True
+            if "lexicon" in manifest:  # older generations have none: the next change writes one
+                try:
+                    lexicon.Lexicon.open(directory / lexicon.LEXICON_NAME, manifest["lexicon"])
+                except IndexCorrupt as err:
+                    lexicon_ok = False
+                    report.repaired = f"{err} Rebuilt it from the record."
             if directory.name != name:
                 report.repaired = f"{' '.join(problems)} Continued from the previous index ({directory.name})."
-            return directory, faiss_ok
+            return directory, faiss_ok, lexicon_ok
         report.rebuilt_because = f"the previous index is damaged ({' '.join(problems)})"
-        return None, False
+        return None, False, False
 
     def _write_generation(
         self,
         staging: Path,
         base: Path | None,
-        base_faiss_ok: bool,
+        base_ok: tuple[bool, bool],
         embedded: list[record.EmbeddedDocument],
         config: BuildConfig,
         report: SyncReport,
     ) -> None:
-        """Write the SQLite record and the FAISS index of the next generation into ``staging``."""
+        """Write the SQLite record, the FAISS index and the lexicon of the next generation into ``staging``.
+
+        ``base_ok`` says whether the base's FAISS file and lexicon can be updated (else they are rebuilt).
+        """
+        base_faiss_ok, base_lexicon_ok = base_ok
         base_manifest: dict | None = None
         if base is not None:
             with contextlib.suppress(IndexStoreError):
@@ -240,6 +251,10 @@ class IndexStore:
             index, spec = vectors.next_faiss_index(
                 conn, faiss_base, written.removed_ids, written.added, written.dimension, written.passages
             )
+            lexicon_base = (base, base_manifest) if base is not None and base_lexicon_ok and base_manifest else None
+            lexicon_entry = lexicon.next_lexicon(
+                conn, lexicon_base, written.removed_ids, written.added_texts, written.passages, staging
+            )
         finally:
             conn.close()
         faiss_entry = vectors.write_faiss(index, staging / vectors.FAISS_NAME, spec)
@@ -250,6 +265,7 @@ class IndexStore:
             faiss=faiss_entry,
             sqlite={"bytes": db_path.stat().st_size, "sha256": sha256(db_path)},
             counts={"documents": report.documents, "passages": report.passages},
+            lexicon=lexicon_entry,
         )
-        for name in (record.SQLITE_NAME, vectors.FAISS_NAME, MANIFEST_NAME):
+        for name in (record.SQLITE_NAME, vectors.FAISS_NAME, lexicon.LEXICON_NAME, MANIFEST_NAME):
             fsync_path(staging / name)

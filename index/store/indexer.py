@@ -14,7 +14,7 @@ from pathlib import Path
 from ..documents import ScanResult
 from ..embedder import Embedder, PassageInput
 from ..models import Document, SyncReport
-from ..passages import split_passages
+from ..passages import MAX_PASSAGES_PER_ARTICLE, split_article
 from . import record
 from .manifest import BuildConfig
 from .record import EmbeddedDocument
@@ -51,14 +51,24 @@ def plan_changes(scan: ScanResult, base: Path | None, report: SyncReport) -> lis
 
 
 def embed_documents(
-    documents: Sequence[Document], embedder: Embedder, config: BuildConfig, progress: ProgressFactory | None
+    documents: Sequence[Document],
+    embedder: Embedder,
+    config: BuildConfig,
+    progress: ProgressFactory | None,
+    notes: list[str] | None = None,
 ) -> list[EmbeddedDocument]:
-    """Split and embed the documents that are new or changed."""
+    """Split and embed the new or changed documents; ``notes`` hears of an article whose passages were merged."""
     split = []
     for doc in documents:
-        passages = split_passages(
+        parts = split_article(
             doc.body, max_tokens=config.max_tokens, count_tokens=embedder.count_tokens, title=doc.info.title
         )
+        passages = parts.passages
+        if parts.merged and notes is not None:
+            notes.append(
+                f"{doc.id}: {parts.before_merging:,} paragraphs are more than the {MAX_PASSAGES_PER_ARTICLE:,} "
+                f"passages an article may have, so short ones were merged into {len(passages):,} passages"
+            )
         if config.passage_context != "lead-in":  # the lead-in is recorded only when it was embedded
             passages = [dataclasses.replace(p, context="") for p in passages]
         split.append((doc, passages))

@@ -74,6 +74,7 @@ def write_manifest(
     faiss: dict,
     sqlite: dict,
     counts: dict[str, int],
+    lexicon: dict | None = None,
 ) -> None:
     """Write ``manifest.json`` into a staging folder."""
     manifest = {
@@ -87,6 +88,8 @@ def write_manifest(
         "counts": counts,
         "versions": versions(),
     }
+    if lexicon is not None:  # derived from the record like the FAISS file (index/store/lexicon.py)
+        manifest["lexicon"] = lexicon
     (directory / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 

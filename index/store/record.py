@@ -86,6 +86,7 @@ class WriteResult:
 
     removed_ids: list[int]
     added: list[tuple[int, np.ndarray]]
+    added_texts: list[tuple[int, str]]  # for the lexicon (index/store/lexicon.py)
     documents: int
     passages: int
     dimension: int
@@ -196,6 +197,17 @@ def document_passages(conn: sqlite3.Connection, doc_path: str) -> list[tuple[int
     ]
 
 
+def document_passage_ids(conn: sqlite3.Connection, doc_path: str) -> list[int]:
+    """Ids of a document's passages, in order (empty when it is not indexed)."""
+    return [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id WHERE d.path = ? ORDER BY p.ordinal",
+            (doc_path,),
+        )
+    ]
+
+
 def document_body(conn: sqlite3.Connection, doc_path: str) -> str | None:
     """A document's body as indexed, or None."""
     row = conn.execute("SELECT body FROM documents WHERE path = ?", (doc_path,)).fetchone()
@@ -239,7 +251,7 @@ def write_record(
         if base_db is None:
             conn.executescript(SCHEMA)
         removed_ids = _delete(conn, changes)
-        added = _insert(conn, embedded)
+        added, added_texts = _insert(conn, embedded)
         conn.commit()
         documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         passages = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
@@ -253,7 +265,7 @@ def write_record(
     except BaseException:
         conn.close()
         raise
-    return conn, WriteResult(removed_ids, added, documents, passages, dimension)
+    return conn, WriteResult(removed_ids, added, added_texts, documents, passages, dimension)
 
 
 def _delete(conn: sqlite3.Connection, paths: Iterable[str]) -> list[int]:
@@ -273,10 +285,13 @@ def _delete(conn: sqlite3.Connection, paths: Iterable[str]) -> list[int]:
     return removed_ids
 
 
-def _insert(conn: sqlite3.Connection, embedded: list[EmbeddedDocument]) -> list[tuple[int, np.ndarray]]:
-    """Insert new document versions with their passages; return (passage id, vector) of each."""
+def _insert(
+    conn: sqlite3.Connection, embedded: list[EmbeddedDocument]
+) -> tuple[list[tuple[int, np.ndarray]], list[tuple[int, str]]]:
+    """Insert new document versions with their passages; return (passage id, vector) and (passage id, text) of each."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     added: list[tuple[int, np.ndarray]] = []
+    texts: list[tuple[int, str]] = []
     for item in embedded:
         doc, info = item.document, item.document.info
         cur = conn.execute(
@@ -315,7 +330,8 @@ def _insert(conn: sqlite3.Connection, embedded: list[EmbeddedDocument]) -> list[
             pid = int(cur.lastrowid or 0)
             conn.execute("INSERT INTO passages_fts (rowid, text) VALUES (?, ?)", (pid, passage.text))
             added.append((pid, vec.vector))
-    return added
+            texts.append((pid, passage.text))
+    return added, texts
 
 
 def _to_blob(vector: np.ndarray, dtype: type = np.float32) -> bytes:

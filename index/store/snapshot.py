@@ -1,21 +1,36 @@
-"""One published generation, open for reading: the SQLite + FAISS implementation of ``PassageIndex``."""
+"""One published generation, open for reading: the SQLite + FAISS implementation of ``PassageIndex``.
+
+Lexical search asks FTS5 directly over small corpora; from ``lexicon.MIN_PASSAGES`` passages on it
+reads the generation's lexicon, which returns FTS5's own top k without scoring every passage that
+shares a common word with the question (index/store/lexicon.py). Either way the results are the same.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from . import record, vectors
+from ..errors import IndexCorrupt
+from . import lexicon, record, vectors
 from .contract import StoredPassage
 from .manifest import BuildConfig
 
-__all__ = ["Snapshot"]
+__all__ = ["RECENT_PASSAGES", "Snapshot"]
+
+log = logging.getLogger(__name__)
+
+# Reading a passage back (SQL, JSON spans, float16 sentence vectors) costs about 30 us: questions
+# about the same things fetch the same ones again. 2,048 passages of 384 dimensions take ~10 MB.
+RECENT_PASSAGES = 2048
 
 
 class Snapshot:
@@ -28,7 +43,18 @@ class Snapshot:
         self._index = index
         # One SQLite connection shared by the threads answering questions: reads take turns.
         self._lock = threading.Lock()
+        # Passages read lately, least recently used first: a question's candidates overlap the last ones'.
+        self._recent: OrderedDict[int, StoredPassage] = OrderedDict()
+        self._workers: ThreadPoolExecutor | None = None  # dense searches beside lexical ones (large corpora)
         self.documents, self.passage_counts = record.read_documents(conn)
+        self._lexicon: lexicon.Lexicon | None = None
+        self._tokenizer: lexicon.FtsTokenizer | None = None
+        if "lexicon" in manifest and index.ntotal >= lexicon.MIN_PASSAGES:
+            try:
+                self._lexicon = lexicon.Lexicon.open(directory / lexicon.LEXICON_NAME, manifest["lexicon"])
+                self._tokenizer = lexicon.FtsTokenizer()
+            except IndexCorrupt as err:  # FTS5 gives the same answers, slower; the next reindex rebuilds it
+                log.warning("%s Searching FTS5 directly meanwhile.", err)
         # Set when this is a fallback: the live generation was damaged and this one answers meanwhile.
         self.warning: str | None = None
 
@@ -65,21 +91,63 @@ class Snapshot:
         """The k best FTS5 matches for an already-sanitised MATCH expression, as (passage id, bm25 > 0)."""
         if not match or k <= 0:
             return []
+        words = lexicon.phrases_of(match) if self._lexicon is not None else None
+        if words is not None and self._lexicon is not None and self._tokenizer is not None:
+            tokens = self._tokenizer.tokens(words)
+            if all(len(t) <= 1 for t in tokens):  # "a_b" is a phrase of two tokens: FTS5 matches those
+                return self._lexicon.top([t[0] for t in tokens if t], k)
         with self._lock:
             return record.lexical_search(self._conn, match, k)
 
+    def hybrid_search(
+        self, query: np.ndarray, k_dense: int, match: str, k_lexical: int
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """Dense and lexical search of one question: at once, on two cores, when the corpus is large.
+
+        Over a million passages each takes milliseconds and neither needs the other's result. FAISS
+        searches in a worker (it holds the GIL only to start and to return), the lexicon in this
+        thread (numpy between short stretches of Python); the other way round, this thread would wait
+        for the GIL behind the lexicon's Python. Over a small corpus a hand-off costs more than it saves.
+        """
+        if self._lexicon is None or not match or k_lexical <= 0:
+            return self.dense_search(query, k_dense), self.lexical_search(match, k_lexical)
+        with self._lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense")
+            workers = self._workers
+        dense = workers.submit(self.dense_search, query, k_dense)
+        lexical = self.lexical_search(match, k_lexical)
+        return dense.result(), lexical
+
     def fetch(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
-        """Read passages (text, spans, vectors) by id."""
+        """Read passages (text, spans, vectors) by id; the recently read ones come from memory."""
         ids = list(dict.fromkeys(passage_ids))
         if not ids:
             return {}
         with self._lock:
-            return record.fetch_passages(self._conn, ids, int(self.manifest["dimension"]), self.documents)
+            out = {}
+            for pid in ids:
+                if pid in self._recent:
+                    out[pid] = self._recent[pid]
+                    self._recent.move_to_end(pid)
+            missing = [pid for pid in ids if pid not in out]
+            if missing:
+                read = record.fetch_passages(self._conn, missing, int(self.manifest["dimension"]), self.documents)
+                out.update(read)
+                self._recent.update(read)
+                while len(self._recent) > RECENT_PASSAGES:
+                    self._recent.popitem(last=False)
+        return out
 
     def document_passages(self, doc_path: str) -> list[tuple[int, int, str]]:
         """(start, end, text) of a document's passages, in order (for tests and tools)."""
         with self._lock:
             return record.document_passages(self._conn, doc_path)
+
+    def document_passage_ids(self, doc_path: str) -> list[int]:
+        """Ids of a document's passages, in order: ``fetch`` reads them (search compares whole articles)."""
+        with self._lock:
+            return record.document_passage_ids(self._conn, doc_path)
 
     def document_body(self, doc_path: str) -> str | None:
         """A document's body as indexed, or None."""
@@ -90,3 +158,7 @@ class Snapshot:
         """Release the SQLite connection."""
         with self._lock:
             self._conn.close()
+        if self._workers is not None:
+            self._workers.shutdown(wait=False)
+        if self._tokenizer is not None:
+            self._tokenizer.close()
