@@ -83,7 +83,9 @@ def test_a_hostile_article_is_quoted_word_for_word_in_a_public_answer_with_no_li
         quote = plain_quote(embed["description"])
         assert quote in (docs / "hostile.md").read_text(encoding="utf-8"), quote
         assert links(embed["description"]) == [], embed["description"]
-        assert live_markup(embed["description"], blockquote=True, bold=True) == [], embed["description"]
+        # The passage is the block quote; a likely answer's note above it is the bot's own italics.
+        passage = "\n".join(line for line in embed["description"].split("\n") if line.startswith("> "))
+        assert passage and live_markup(passage, blockquote=True, bold=True) == [], embed["description"]
         seen.append(quote)
     assert any("[the official Reuters text](https://evil.example/phish)" in q for q in seen), seen
     h.assert_clean(since=t0)
