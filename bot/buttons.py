@@ -101,7 +101,7 @@ class VoteButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"tb:vote:
 
 
 class MoreSourcesButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"tb:more:{_ID}"):
-    """The next best passages of an answer, shown privately to whoever clicks."""
+    """More from the sources of an answer (its other passages, each article once), shown privately to whoever clicks."""
 
     def __init__(self, answer_id: str) -> None:
         super().__init__(
@@ -119,18 +119,20 @@ class MoreSourcesButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"t
         return cls(match["answer"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        """Send the other passages as an ephemeral reply."""
+        """Send the answer's other passages, grouped by article, as one ephemeral message."""
         await _guarded(interaction, "More sources", self._more(interaction))
 
     async def _more(self, interaction: discord.Interaction) -> None:
         service = _service(interaction)
         stored, deferred = await _respond_soon(interaction, lambda: service.stored_answer(self.answer_id))
-        embeds = render_more_sources(stored.answer)
-        content = None if embeds else "No other relevant passages."
+        embed = render_more_sources(stored.answer)
+        content = None if embed else "My articles have nothing more on this."
         if deferred:
-            await interaction.followup.send(content=content or discord.utils.MISSING, embeds=embeds, ephemeral=True)
+            await interaction.followup.send(
+                content=content or discord.utils.MISSING, embed=embed or discord.utils.MISSING, ephemeral=True
+            )
         else:
-            await interaction.response.send_message(content=content, embeds=embeds, ephemeral=True)
+            await interaction.response.send_message(content=content, embed=embed, ephemeral=True)
 
 
 class ShareButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"tb:share:{_ID}"):

@@ -128,7 +128,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(render_answer_json(answer), flush=True)
         else:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            print(render_answer_text(answer, color=color, documents=service.stats().documents))
+            # -v also shows the relevance figures (for tuning MIN_SCORE); readers get the confidence words.
+            scores = args.verbose or args.debug
+            print(render_answer_text(answer, color=color, documents=service.stats().documents, scores=scores))
         return EXIT_OK
     for question, whole in stdin_lines(sys.stdin):
         try:
@@ -273,7 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         "quotes from news articles. Settings come from the environment and .env (see .env.example).",
     )
     parser.add_argument("--env-file", default=".env", help="read settings from this file (default: .env)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (INFO) to stderr")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log what happens (INFO) to stderr; ask also shows relevance figures",
+    )
     parser.add_argument("--debug", action="store_true", help="log everything, show tracebacks of failures")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

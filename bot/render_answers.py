@@ -9,14 +9,28 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import discord
 
-from index import Answer
+from index import Answer, DocumentInfo, Hit
 
+from .attribution import attribute
 from .claims import Claim
 from .feedback import VoteResult
-from .render_discord import ACCENT, escape, render_alternatives_embeds, render_answer_embed, shorten
+from .render_discord import (
+    ACCENT,
+    DESCRIPTION_LIMIT,
+    SCOPE,
+    coverage_phrase,
+    escape,
+    escape_within,
+    render_answer_embed,
+    shorten,
+)
+
+if TYPE_CHECKING:
+    from .service import Coverage
 
 __all__ = [
     "render_cooldown_embed",
@@ -28,6 +42,8 @@ __all__ = [
 
 CLAIM_CHARS = 300
 FOOTER_LIMIT = 2_048
+MORE_SOURCES_TITLE = "More from the sources"
+SHORT_QUOTE_CHARS = 280  # "a sentence or so" of each passage
 
 
 def _claim_line(claim: Claim, author: str, jump_url: str | None) -> str:
@@ -38,7 +54,7 @@ def _claim_line(claim: Claim, author: str, jump_url: str | None) -> str:
 
 
 def render_find_sources(
-    claim: Claim, answer: Answer, *, author: str, jump_url: str | None, documents: int | None = None
+    claim: Claim, answer: Answer, *, author: str, jump_url: str | None, coverage: Coverage | None = None
 ) -> discord.Embed:
     """The reply to "Find sources": the claim looked up, then the passage that speaks to it, or a plain no."""
     head = _claim_line(claim, author, jump_url)
@@ -48,14 +64,14 @@ def render_find_sources(
     if claim.from_embed:
         notes.append("the message has no text of its own: I looked up its embed")
     if answer.hit is None:
-        scope = f"my {documents} articles" if documents is not None else "my articles"
+        covered = f" ({coverage_phrase(coverage)})" if coverage is not None else ""
         embed = discord.Embed(
-            description=f"{head}\n\nNo passage in {scope} speaks to this, so I have nothing to quote. "
-            "I only cover the Russia–Ukraine talks in Istanbul; `/sources` lists what I have.",
+            description=f"{head}\n\nNone of my articles speaks to this, so I have nothing to quote. "
+            f"I only cover {SCOPE}{covered}; `/sources` lists them.",
             colour=ACCENT,
         )
     else:
-        embed = render_answer_embed(answer, documents=documents)
+        embed = render_answer_embed(answer, coverage=coverage)
         embed.description = f"{head}\n\n{embed.description}"
     if notes:
         footer = embed.footer.text or ""
@@ -63,9 +79,47 @@ def render_find_sources(
     return embed
 
 
-def render_more_sources(answer: Answer) -> list[discord.Embed]:
-    """What the More sources button shows (the other passages of an answer)."""
-    return render_alternatives_embeds(answer)
+def render_more_sources(answer: Answer) -> discord.Embed | None:
+    """What the More sources button shows: one compact message, each article once with short quotes from it.
+
+    The answer's other passages often come from the same article as each other: grouped by article, its
+    title (linked when it has a link) and citation are written once, each passage as its best sentence
+    (verbatim, escaped; a sentence too long is cut between words, with "…"). Articles come in the order
+    of their best passage. None when there is nothing more. Within 4,096 characters by construction: an
+    article that would not fit is counted in "… and N more".
+    """
+    groups: dict[str, tuple[DocumentInfo, list[Hit]]] = {}
+    for hit in answer.alternatives:
+        groups.setdefault(hit.document.id, (hit.document, []))[1].append(hit)
+    if not groups:
+        return None
+    entries = [_more_sources_entry(info, hits) for info, hits in groups.values()]
+    shown: list[str] = []
+    for i, entry in enumerate(entries):
+        rest = len(entries) - i - 1
+        tail = f"\n\n… and {rest} more article{'' if rest == 1 else 's'}" if rest else ""
+        if len("\n\n".join([*shown, entry])) + len(tail) > DESCRIPTION_LIMIT:
+            break
+        shown.append(entry)
+    description = "\n\n".join(shown)
+    if len(shown) < len(entries):
+        left = len(entries) - len(shown)
+        description += f"\n\n… and {left} more article{'' if left == 1 else 's'}"
+    return discord.Embed(title=MORE_SOURCES_TITLE, description=description.strip(), colour=ACCENT)
+
+
+def _more_sources_entry(info: DocumentInfo, hits: list[Hit]) -> str:
+    """One article of More sources: bold title (linked), its citation, then a short quote per passage."""
+    source = attribute(info)
+    title = escape_within(source.title, 200)
+    lines = [f"**[{title}]({source.url})**" if source.url else f"**{title}**", escape_within(source.citation(), 300)]
+    for hit in hits[:5]:
+        a, b = hit.highlight
+        sentence = hit.quote[a:b].strip() or hit.quote.strip()
+        # Verbatim: a line break inside the sentence stays, each line kept inside the quote.
+        # Quotation marks set each passage apart: consecutive quoted lines draw as one block in Discord.
+        lines += ["> " + line for line in f"“{escape_within(sentence, SHORT_QUOTE_CHARS)}”".split("\n")]
+    return "\n".join(lines)
 
 
 def render_shared(embeds: Sequence[discord.Embed], *, shared_by: str) -> list[discord.Embed]:

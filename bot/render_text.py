@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIDENCE_LABELS",
     "LIKELY_ANSWER_NOTE",
+    "also_reported_by",
     "attribution",
     "printable",
     "render_add_report",
@@ -31,14 +32,20 @@ __all__ = [
 ]
 
 _BOLD, _DIM, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m"
-# The words every face uses for an answer's confidence band (terminal, Discord).
-CONFIDENCE_LABELS = {"high": "confident", "low": "likely answer"}
+# The words every face uses for an answer's confidence band (terminal, Discord); the score itself is
+# for scripts (--json) and maintainers (`talksbot -v ask`): "relevance 0.68" tells a reader nothing.
+CONFIDENCE_LABELS = {"high": "Confident answer", "low": "Likely answer"}
 LIKELY_ANSWER_NOTE = "Likely answer: the closest passage found, which may not answer the question exactly."
 
 
 def attribution(info: DocumentInfo) -> str:
-    """'2025-05-17 · Reuters · Tom Balmforth': date first, the outlet as its link confirms it (bot/attribution.py)."""
-    return attribute(info).line()
+    """'Tom Balmforth · Reuters, 17 May 2025': the citation, the outlet as its link confirms it (bot/attribution.py)."""
+    return attribute(info).citation()
+
+
+def also_reported_by(copies: Sequence[DocumentInfo]) -> str:
+    """'Also reported by: “Title” — Unattributed source, no date': the articles credited beside the quoted one."""
+    return "Also reported by: " + "; ".join(f"“{d.title}” — {attribution(d)}" for d in copies)
 
 
 def _quote_with_highlight(hit: Hit, color: bool) -> str:
@@ -54,8 +61,13 @@ def printable(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
-def render_answer_text(answer: Answer, *, color: bool = False, documents: int | None = None) -> str:
-    """A readable terminal answer: quote, best sentence, attribution, relevance, other sources."""
+def render_answer_text(
+    answer: Answer, *, color: bool = False, documents: int | None = None, scores: bool = False
+) -> str:
+    """A readable terminal answer: quote, best sentence, citation, confidence, other sources.
+
+    ``scores`` (``talksbot -v ask``) adds the relevance figures, for maintainers tuning the cut-offs.
+    """
     if answer.hit is None:
         scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
         return f"Nothing relevant in {scope} for: {printable(answer.question)}"
@@ -68,25 +80,28 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     if not color and (a, b) != (0, len(hit.quote)):
         lines += [f"Best sentence: {hit.quote[a:b]}", ""]
     source = attribute(hit.document)
-    lines.append(f"— {source.line()}")
+    lines.append(f"— {source.citation()}")
     lines.append(f"  {source.title}")
     if source.url:
         lines.append(f"  {source.url}")
-    relevance = f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"
-    lines.append(f"{_DIM}{relevance}{_RESET}" if color else relevance)
+    confidence = _confidence(hit, scores)
+    lines.append(f"{_DIM}{confidence}{_RESET}" if color else confidence)
     if hit.also_reported_by:
-        lines.append("Also reported by: " + "; ".join(f"{d.title} ({attribution(d)})" for d in hit.also_reported_by))
+        lines.append(also_reported_by(hit.also_reported_by))
     if answer.alternatives:
         # The terminal has no "More sources" button: the next passages follow in full, as quotes.
         lines += ["", "Other relevant passages:"]
         for alt in answer.alternatives:
-            lines += [
-                "",
-                f"  “{alt.quote}”",
-                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}"
-                f" · {CONFIDENCE_LABELS[alt.confidence]}",
-            ]
+            lines += ["", f"  “{alt.quote}”", f"  — {attribution(alt.document)} · {alt.document.title}"]
+            if scores:
+                lines.append(f"    {_confidence(alt, scores)}")
     return "\n".join(lines)
+
+
+def _confidence(hit: Hit, scores: bool) -> str:
+    """'Likely answer', with the relevance figure when asked for (verbose)."""
+    label = CONFIDENCE_LABELS[hit.confidence]
+    return f"{label} (relevance {hit.score:.2f})" if scores else label
 
 
 # Valid inside JSON strings, but line breaks to str.splitlines() and some JSON Lines readers.

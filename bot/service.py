@@ -35,6 +35,7 @@ from index import (
 )
 from index.web import FeedState, Fetcher, check_url
 
+from .attribution import attribute
 from .feedback import FeedbackError, FeedbackStore, StoredAnswer, VotedAnswer, VoteResult
 from .feedback_export import ExportReport, write_eval_questions
 from .ingest import AddReport, FeedPolicy, Ingest, PollReport
@@ -75,13 +76,11 @@ class Coverage:
     first: dt.date | None  # the earliest publication date stated by an article (None: none is dated)
     last: dt.date | None
     undated: int  # articles stating no date
-    outlets: tuple[tuple[str, int], ...]  # (outlet as the articles name it, articles), most articles first
-    unattributed: int  # articles naming no outlet
+    # (outlet, articles), most articles first. The outlet as every face shows it (bot/attribution.py):
+    # "Reuters" only when the articles' links lead to reuters.com, else "Reuters (unverified)" and the
+    # like, and "Unattributed source" for articles naming none: a list of outlets vouches for nothing more.
+    outlets: tuple[tuple[str, int], ...]
     updated: dt.datetime  # when the live index was built
-
-
-def _unattributed(source: str) -> bool:
-    return source.strip().casefold() in ("", "unknown")
 
 
 class Service:
@@ -206,17 +205,16 @@ class Service:
         return self.engine.sources()
 
     def coverage(self) -> Coverage:
-        """The dates and outlets the indexed articles cover (for /about)."""
+        """The dates and outlets the indexed articles cover (for /about and the off-topic reply)."""
         infos = [info for info, _ in self.engine.sources()]
         dates = sorted(info.published for info in infos if info.published)
-        outlets = collections.Counter(info.source.strip() for info in infos if not _unattributed(info.source))
+        outlets = collections.Counter(attribute(info).outlet_label for info in infos)
         return Coverage(
             articles=len(infos),
             first=dates[0] if dates else None,
             last=dates[-1] if dates else None,
             undated=len(infos) - len(dates),
             outlets=tuple(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0].casefold()))),
-            unattributed=sum(1 for info in infos if _unattributed(info.source)),
             updated=self.engine.stats().built_at,
         )
 

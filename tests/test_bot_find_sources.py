@@ -75,12 +75,13 @@ def test_posting_in_the_channel_shares_the_answer_and_its_votes(bot_env):
 
 
 def test_an_unsupported_claim_gets_a_plain_no_without_a_quote_or_titles(bot_env):
-    """A claim no article covers: 'No passage … speaks to this', no quote, no unrelated article titles."""
+    """A claim no article covers: 'None of my articles speaks to this', what they cover, no quote, no titles."""
     h, _base, bob = bot_env
     t0 = h.now()
     _, reply = find(h, h.post_message("Messi scored twice in the cup final yesterday", author=bob))
     text = embed_text(reply)
-    assert reply["ephemeral"] and "No passage in my 2 articles speaks to this" in text
+    assert reply["ephemeral"] and "None of my articles speaks to this" in text
+    assert "I only cover the Russia–Ukraine talks in Istanbul (2 articles from 17 May 2025); `/sources`" in text
     assert "\n> " not in reply["embeds"][0]["description"] and "Russia demanded" not in text
     h.assert_clean(since=t0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from discord_helpers import embed_text
+from discord_markdown import visible_text
 from web_discord import ADMIN, channel_messages, start, wait_for_messages
 from web_server import LocalSite
 
@@ -41,7 +42,7 @@ def test_add_article_by_url_shows_what_was_extracted_and_announces_it(announcing
     announced = posted["embeds"][0]
     assert announced["title"] == embed["title"]
     assert announced["url"] == "https://www.marmaraherald.example/world/2025/05/16/prisoner-exchange-istanbul"
-    assert "Marmara Herald · 2025-05-16 · Ayşe Demir" in announced["description"]
+    assert visible_text(announced["description"]).startswith("Ayşe Demir · Marmara Herald, 16 May 2025\n")
     h.assert_clean(since=t0)  # allowed_mentions {"parse": []} on every message, no Discord error
     answer = h.wait_final(
         h.slash("ask", {"question": "How many prisoners did each side agree to exchange?"}), timeout=30
@@ -99,4 +100,4 @@ def test_a_file_upload_is_announced_too(announcing):
     assert "Added" in embed_text(final)
     posted = wait_for_messages(h, news, before + 1)[-1]["embeds"][0]
     assert posted["title"] == "Delegations to meet again after the summer"
-    assert "Test Wire · 2025-07-30" in posted["description"] and "url" not in posted
+    assert visible_text(posted["description"]) == "Test Wire (unverified), 30 July 2025" and "url" not in posted

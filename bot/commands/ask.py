@@ -1,4 +1,4 @@
-"""/ask: the most relevant passage, quoted, with its source; 👍 / 👎 and More sources under it (bot/buttons.py)."""
+"""/ask: the question, then the most relevant passage quoted with its source; 👍 / 👎 and More sources under it."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from discord.ext import commands
 from index import MAX_QUESTION_CHARS, Answer, InvalidQuestion, clean_question
 
 from ..buttons import answer_view
-from ..render_discord import render_answer_embed
-from ..service import Service
+from ..render_discord import render_answer_embed, render_question
+from ..service import Coverage, Service
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -81,15 +81,19 @@ class AskCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         await self.service.wait_ready()
 
-        def work() -> tuple[Answer, int, str]:
+        def work() -> tuple[Answer, Coverage | None, str]:
             answer = self.service.answer(question, since=since_date)
             # On record before it is sent, so its buttons work from the first click, after restarts too.
             answer_id = self.service.record_answer(answer, kind="ask")
-            return answer, self.service.stats().documents, answer_id
+            # Only "nothing relevant" says what the bot covers.
+            return answer, self.service.coverage() if answer.hit is None else None, answer_id
 
-        answer, documents, answer_id = await asyncio.to_thread(work)
-        embed = render_answer_embed(answer, documents=documents)
-        await interaction.followup.send(embed=embed, view=answer_view(answer_id, more=bool(answer.alternatives)))
+        answer, coverage, answer_id = await asyncio.to_thread(work)
+        await interaction.followup.send(
+            content=render_question(question),  # the channel sees what was asked (see render_question)
+            embed=render_answer_embed(answer, coverage=coverage),
+            view=answer_view(answer_id, more=bool(answer.alternatives)),
+        )
 
 
 async def setup(bot: TalksBot) -> None:

@@ -23,7 +23,7 @@ from index import Answer
 from ..buttons import answer_view
 from ..claims import Claim, read_claim
 from ..render_answers import render_find_sources
-from ..service import Service
+from ..service import Coverage, Service
 from ..settings import Settings
 from .ask import PerUserCooldown
 
@@ -74,14 +74,14 @@ class FindSourcesCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.service.wait_ready()
 
-        def work(claim: Claim) -> tuple[Answer, int, str]:
+        def work(claim: Claim) -> tuple[Answer, Coverage | None, str]:
             answer = self.service.find_sources(claim.text)
             answer_id = self.service.record_answer(answer, kind="find-sources")
-            return answer, self.service.stats().documents, answer_id
+            return answer, self.service.coverage() if answer.hit is None else None, answer_id
 
-        answer, documents, answer_id = await asyncio.to_thread(work, claim)
+        answer, coverage, answer_id = await asyncio.to_thread(work, claim)
         embed = render_find_sources(
-            claim, answer, author=message.author.display_name, jump_url=message.jump_url, documents=documents
+            claim, answer, author=message.author.display_name, jump_url=message.jump_url, coverage=coverage
         )
         await interaction.followup.send(embed=embed, view=answer_view(answer_id, share=True), ephemeral=True)
 
