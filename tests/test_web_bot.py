@@ -47,7 +47,9 @@ def test_add_article_by_url_shows_what_was_extracted_and_announces_it(announcing
     answer = h.wait_final(
         h.slash("ask", {"question": "How many prisoners did each side agree to exchange?"}), timeout=30
     )
-    assert "Marmara Herald" in embed_text(answer)
+    cited = answer["embeds"][0]  # the outlet verified by its own site: no "(unverified)", the title linked
+    assert cited["author"]["name"] == "Ayşe Demir · Marmara Herald, 16 May 2025"
+    assert (cited["title"], cited["url"]) == (embed["title"], announced["url"])
 
 
 def test_the_same_link_again_is_already_there_and_not_announced_twice(announcing, site):
