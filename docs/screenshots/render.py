@@ -40,7 +40,7 @@ from discord_html import page, render_message  # noqa: E402
 from bot.commands.ask import PerUserCooldown  # noqa: E402
 from index import SentenceTransformerEmbedder  # noqa: E402
 
-README_SCENES = ("answer", "find-sources")
+README_SCENES = ("answer",)
 WIDTH = 700
 CHROMIUM_FLAGS = (
     "--headless",
