@@ -28,6 +28,7 @@ from .render_discord import (
     render_answer_embed,
     shorten,
 )
+from .render_text import MORE_FROM_THE_SOURCES
 
 if TYPE_CHECKING:
     from .service import Coverage
@@ -42,7 +43,6 @@ __all__ = [
 
 CLAIM_CHARS = 300
 FOOTER_LIMIT = 2_048
-MORE_SOURCES_TITLE = "More from the sources"
 SHORT_QUOTE_CHARS = 280  # "a sentence or so" of each passage
 
 
@@ -105,7 +105,7 @@ def render_more_sources(answer: Answer) -> discord.Embed | None:
     if len(shown) < len(entries):
         left = len(entries) - len(shown)
         description += f"\n\n… and {left} more article{'' if left == 1 else 's'}"
-    return discord.Embed(title=MORE_SOURCES_TITLE, description=description.strip(), colour=ACCENT)
+    return discord.Embed(title=MORE_FROM_THE_SOURCES, description=description.strip(), colour=ACCENT)
 
 
 def _more_sources_entry(info: DocumentInfo, hits: list[Hit]) -> str:

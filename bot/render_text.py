@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIDENCE_LABELS",
     "LIKELY_ANSWER_NOTE",
+    "MORE_FROM_THE_SOURCES",
     "also_reported_by",
     "attribution",
     "printable",
@@ -35,6 +36,8 @@ _BOLD, _DIM, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m"
 # The words every face uses for an answer's confidence band (terminal, Discord); the score itself is
 # for scripts (--json) and maintainers (`talksbot -v ask`): "relevance 0.68" tells a reader nothing.
 CONFIDENCE_LABELS = {"high": "Confident answer", "low": "Likely answer"}
+# What the More sources button shows in Discord, and the terminal's heading for the same passages.
+MORE_FROM_THE_SOURCES = "More from the sources"
 LIKELY_ANSWER_NOTE = "Likely answer: the closest passage found, which may not answer the question exactly."
 
 
@@ -84,17 +87,24 @@ def render_answer_text(
     lines.append(f"  {source.title}")
     if source.url:
         lines.append(f"  {source.url}")
-    confidence = _confidence(hit, scores)
-    lines.append(f"{_DIM}{confidence}{_RESET}" if color else confidence)
+    # The band in a word, once: a likely answer already says so above the quote.
+    if scores or hit.confidence != CONFIDENCE_LOW:
+        confidence = _confidence(hit, scores)
+        lines.append(f"{_DIM}{confidence}{_RESET}" if color else confidence)
     if hit.also_reported_by:
         lines.append(also_reported_by(hit.also_reported_by))
     if answer.alternatives:
-        # The terminal has no "More sources" button: the next passages follow in full, as quotes.
-        lines += ["", "Other relevant passages:"]
+        # The terminal has no "More sources" button: the other passages follow in full, each article named once.
+        lines += ["", f"{MORE_FROM_THE_SOURCES}:"]
+        groups: dict[str, list[Hit]] = {}
         for alt in answer.alternatives:
-            lines += ["", f"  “{alt.quote}”", f"  — {attribution(alt.document)} · {alt.document.title}"]
-            if scores:
-                lines.append(f"    {_confidence(alt, scores)}")
+            groups.setdefault(alt.document.id, []).append(alt)
+        for alts in groups.values():
+            lines += ["", f"  {alts[0].document.title}", f"  — {attribution(alts[0].document)}"]
+            for alt in alts:
+                lines += ["", f"  “{alt.quote}”"]
+                if scores:
+                    lines.append(f"    {_confidence(alt, scores)}")
     return "\n".join(lines)
 
 

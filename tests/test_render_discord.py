@@ -9,7 +9,7 @@ import pytest
 from discord_helpers import plain_quote
 from discord_markdown import links, live_markup, visible_text
 
-from bot.render_answers import MORE_SOURCES_TITLE, render_more_sources
+from bot.render_answers import render_more_sources
 from bot.render_discord import (
     ACCENT,
     LIKELY,
@@ -19,6 +19,7 @@ from bot.render_discord import (
     render_reindex_embed,
     render_sources_page,
 )
+from bot.render_text import MORE_FROM_THE_SOURCES
 from bot.service import Coverage
 from index.models import Answer, DocumentInfo, Hit, IndexStats, SkippedFile, SyncReport
 
@@ -146,7 +147,7 @@ def test_more_sources_names_each_article_once_with_short_verbatim_quotes():
     body = "Opening words. The *first* best sentence. Closing words that go on for a while."
     alternatives = (*[hit(body, (15, 41))] * 3, hit("Only one sentence here.", (0, 23), other))
     embed = render_more_sources(Answer("q", hit("x y z", (0, 5)), alternatives=alternatives)).to_dict()
-    assert embed["title"] == MORE_SOURCES_TITLE and embed["color"] == ACCENT.value
+    assert embed["title"] == MORE_FROM_THE_SOURCES and embed["color"] == ACCENT.value
     text = visible_text(embed["description"])
     assert text.count("Title") == 1 and text.count("Tom Balmforth · Reuters, 17 May 2025") == 1
     assert text.count("Rewrite [x](https://evil.example)") == 1 and "Unattributed source, no date" in text
