@@ -113,7 +113,7 @@ def scenes(h) -> dict[str, list[str]]:
         stored = h.fake.messages[message["id"]]
         return render_message(stored, invoker=who if command else None, command=command)
 
-    rec, answer = slash("ask", {"question": "Does Moscow insist that Kyiv stay neutral?"})
+    rec, answer = slash("ask", {"question": "What did Russia demand before agreeing to a ceasefire?"})
     out["answer"] = [draw(answer, "/ask")]
     more = h.wait_final(h.click(rec, buttons(answer)["More sources"]["custom_id"], member=alice), timeout=30)
     out["more-sources"] = [draw(more)]
