@@ -193,7 +193,7 @@ def _timestamp(when: dt.datetime) -> str:
     return f"<t:{int(when.timestamp())}:R>"
 
 
-def render_question(question: str) -> str:
+def render_question(question: str, *, since: dt.date | None = None) -> str:
     """The question, as the content of the public answer: escaped, so it shows as typed and pings nobody.
 
     A public /ask reply shows "alice used /ask" but not what alice asked, so the channel would see an
@@ -203,8 +203,10 @@ def render_question(question: str) -> str:
     Discord shows where embeds show nothing: notifications, search, and the preview of a reply to the
     answer. Content renders Markdown, so every markup character and mention is escaped (and the message
     is sent with ``AllowedMentions.none()`` anyway). Line breaks fold into spaces: it is one question.
+    A ``since:`` date is said too, so the channel knows older articles were left out.
     """
-    return f"**Q:** {escape_within(' '.join(question.split()), QUESTION_BUDGET)}"
+    asked = f"**Q:** {escape_within(' '.join(question.split()), QUESTION_BUDGET)}"
+    return f"{asked} *(articles from {date_in_words(since)} on)*" if since else asked
 
 
 def _titled_embed(info: DocumentInfo, description: str, colour: discord.Colour = ACCENT) -> discord.Embed:

@@ -150,6 +150,17 @@ def test_a_question_full_of_markup_shows_as_typed_in_the_public_answer(h):
     h.assert_clean(since=t0)
 
 
+def test_a_since_date_is_shown_with_the_question(h):
+    """/ask with since: the public answer says the question and that only articles from that date on were searched."""
+    t0 = h.now()
+    options = {"question": "Does Moscow insist that Kyiv stay neutral?", "since": "2025-05-01"}
+    final = h.wait_final(h.slash("ask", options), timeout=20)
+    assert (
+        reader_text(final["content"]) == "Q: Does Moscow insist that Kyiv stay neutral? *(articles from 1 May 2025 on)*"
+    )
+    h.assert_clean(since=t0)
+
+
 def test_no_discord_message_shows_a_raw_score_and_every_reply_wears_the_neutral_colour(h):
     """After answers, More sources, /sources and /about: no 'relevance 0.' anywhere; colours neutral or amber."""
     t0, before = h.now(), set(h.fake.messages)

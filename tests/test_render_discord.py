@@ -16,6 +16,7 @@ from bot.render_discord import (
     escape,
     render_about_embed,
     render_answer_embed,
+    render_question,
     render_reindex_embed,
     render_sources_page,
 )
@@ -246,3 +247,11 @@ def test_about_names_the_second_stage_when_there_is_one():
     footer = render_about_embed(COVERAGE, with_stage).to_dict()["footer"]["text"]
     assert footer == "Search model: all-MiniLM-L6-v2, re-ranked by /models/ms-marco"
     assert "re-ranked" not in render_about_embed(COVERAGE, STATS).to_dict()["footer"]["text"]
+
+
+def test_the_question_says_when_older_articles_were_left_out():
+    """/ask with since: the question line adds the date in words, so the channel knows the answer was filtered."""
+    assert (
+        render_question("what now?", since=dt.date(2025, 6, 1)) == "**Q:** what now? *(articles from 1 June 2025 on)*"
+    )
+    assert render_question("what\n now?") == "**Q:** what now?"

@@ -90,7 +90,7 @@ class AskCog(commands.Cog):
 
         answer, coverage, answer_id = await asyncio.to_thread(work)
         await interaction.followup.send(
-            content=render_question(question),  # the channel sees what was asked (see render_question)
+            content=render_question(question, since=since_date),  # the channel sees what was asked
             embed=render_answer_embed(answer, coverage=coverage),
             view=answer_view(answer_id, more=bool(answer.alternatives)),
         )
