@@ -63,15 +63,19 @@ def start_seed_bot(
     return harness, engine
 
 
-def embed_text(message: dict) -> str:
-    """All text of a message and its embeds as a member reads it (Markdown escapes removed), for 'does it say X'."""
-    parts = [visible_text(message.get("content") or "")]
+def embed_text(message: dict, *, raw: bool = False) -> str:
+    """All text of a message and its embeds as a member reads it (Markdown escapes removed), for 'does it say X'.
+
+    ``raw``: the Markdown as sent instead, for checks of what Discord would act on (mentions, links).
+    """
+    read = (lambda text: text) if raw else visible_text
+    parts = [read(message.get("content") or "")]
     for embed in message.get("embeds") or []:
-        parts += [visible_text(embed.get("title", "")), visible_text(embed.get("description", ""))]
+        parts += [read(embed.get("title", "")), read(embed.get("description", ""))]
         parts.append((embed.get("author") or {}).get("name", ""))  # authors and footers render no Markdown
         parts.append((embed.get("footer") or {}).get("text", ""))
         for field in embed.get("fields") or []:
-            parts += [field.get("name", ""), visible_text(field.get("value", ""))]
+            parts += [field.get("name", ""), read(field.get("value", ""))]
     return "\n".join(parts)
 
 
