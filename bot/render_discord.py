@@ -331,6 +331,8 @@ def render_about_embed(
         if coverage.undated:
             dates += f"\n{coverage.undated:,} undated"
         embed.add_field(name="Published", value=dates)
+    elif coverage.articles:
+        embed.add_field(name="Published", value="no article states a date")
     embed.add_field(name="Updated", value=_timestamp(coverage.updated))
     if coverage.outlets:
         outlets = [f"{escape_within(name, 120)}: {count:,}" for name, count in coverage.outlets]

@@ -201,6 +201,10 @@ def test_about_says_what_is_covered_without_internal_ids():
     assert fields["Outlets"] == "Reuters: 1\nUnattributed source: 1" and fields["Updated"].startswith("<t:")
     assert "gen-" not in str(embed) and "Passages" not in fields and "Model" not in fields
     assert embed["footer"]["text"] == "Search model: all-MiniLM-L6-v2"
+    undated = dataclasses.replace(COVERAGE, first=None, last=None, undated=2)
+    assert {f["name"]: f["value"] for f in render_about_embed(undated).to_dict()["fields"]}["Published"] == (
+        "no article states a date"
+    )
     loading = render_about_embed(None, loading=True).to_dict()
     assert loading["fields"][0]["value"] == "loading…"
 
