@@ -16,7 +16,10 @@ from typing import Protocol
 
 import discord
 
-from .render_discord import escape, shorten
+from index import DocumentInfo
+
+from .attribution import attribute
+from .render_discord import ACCENT, escape, escape_within, shorten
 
 __all__ = ["Announcer", "ArticleFacts", "render_article_embed"]
 
@@ -24,7 +27,6 @@ log = logging.getLogger(__name__)
 
 # (attribute of discord.Permissions, the name Discord's settings show)
 NEEDED = (("view_channel", "View Channel"), ("send_messages", "Send Messages"), ("embed_links", "Embed Links"))
-_COLOUR = 0x2B6CB0
 
 
 class ArticleFacts(Protocol):
@@ -43,19 +45,16 @@ class ArticleFacts(Protocol):
 
 
 def render_article_embed(article: ArticleFacts, *, heading: str | None = None) -> discord.Embed:
-    """An embed naming an article: its title (linked), then outlet · date · author, unknown parts said so."""
-    outlet = article.source if article.source and article.source != "unknown" else "outlet unknown"
-    facts = [escape(outlet), article.published.isoformat() if article.published else "undated"]
-    if article.author:
-        facts.append(escape(article.author))
-    lines = [" · ".join(facts)]
-    if article.url:
-        lines.append(article.url)  # a plain link: Discord shows it, and it cannot carry markup
+    """An embed naming an article: its title (linked), then its citation as every answer gives it, then the link."""
+    source = attribute(DocumentInfo("", article.title, article.source, article.author, article.published, article.url))
+    lines = [escape_within(source.citation(), 1_500)]
+    if source.url:
+        lines.append(source.url)  # a plain link: Discord shows it, and it cannot carry markup
     embed = discord.Embed(
         title=escape(shorten(article.title, 200))[:256],
-        url=article.url or None,
+        url=source.url or None,
         description="\n".join(lines)[:4000],
-        colour=_COLOUR,
+        colour=ACCENT,
     )
     if heading:
         embed.set_author(name=heading[:256])

@@ -9,8 +9,9 @@ Otherwise the outlet is shown with the site the link really leads to, or as unve
 there is no link, so the bot never lends its voice to a claim it cannot check. Dates, authors
 and titles are shown as the article states them: nothing checks those.
 
-``attribute(info)`` returns the pieces; the terminal, Discord and any later citation format
-arrange them (``Attribution.line()`` is the one-line form they share today).
+``attribute(info)`` returns the pieces, and ``Attribution.citation()`` arranges them as a news
+citation ("Tom Balmforth · Reuters, 17 May 2025"), the one form every face shows: what is not known
+is said plainly ("Unattributed source, no date"), never guessed.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ from dataclasses import dataclass
 
 from index import DocumentInfo, link_site, safe_url
 
-__all__ = ["KNOWN_OUTLET_SITES", "Attribution", "attribute"]
+__all__ = ["KNOWN_OUTLET_SITES", "Attribution", "attribute", "date_in_words"]
 
 UNKNOWN_OUTLET = "unknown"
+NO_DATE = "no date"
+# Spelled out here, not by strftime("%B"): a locale set by the host must not change what the bot writes.
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 # Outlets that report on the talks and are worth impersonating: their own sites, and only those.
 # Keys are outlet names as _squash() spells them (lower case, letters and digits, no leading "the").
@@ -79,33 +86,48 @@ class Attribution:
 
     @property
     def date(self) -> str:
-        """The publication date as YYYY-MM-DD, or 'undated'."""
-        return self.published.isoformat() if self.published else "undated"
+        """The publication date in words ("17 May 2025"), or 'no date'."""
+        return date_in_words(self.published) if self.published else NO_DATE
 
     @property
     def outlet_label(self) -> str:
-        """'Reuters' when the link confirms it; otherwise with the link's real site, or '(unverified)'."""
+        """'Reuters' when the link confirms it; otherwise with the link's real site, or '(unverified)'.
+
+        An article naming no outlet is an 'Unattributed source' (with the site its link leads to, if any).
+        """
+        if self.outlet == UNKNOWN_OUTLET:
+            return f"Unattributed source (link to {self.site})" if self.site else "Unattributed source"
         if self.outlet_verified:
             return self.outlet
-        if self.outlet == UNKNOWN_OUTLET:
-            return f"{self.outlet} (link to {self.site})" if self.site else self.outlet
         if self.site:
             return f"{self.outlet} (unverified; link to {self.site})"
         return f"{self.outlet} (unverified)"
 
-    def line(self) -> str:
-        """'2025-05-17 · Reuters · Tom Balmforth': date first, unknown parts left out, never invented."""
-        parts = [self.date, self.outlet_label]
-        if self.author:
-            parts.append(self.author)
-        return " · ".join(parts)
+    def citation(self) -> str:
+        """'Tom Balmforth · Reuters, 17 May 2025': who wrote it, for which outlet, when; unknowns said plainly.
+
+        The byline is set off with a middle dot, not a comma, because bylines often hold commas themselves
+        ("Olena Kovalenko, Mark Ellis"). Nothing known at all reads "Unattributed source, no date".
+        """
+        outlet = self.outlet_label
+        if not self.author:
+            return f"{outlet}, {self.date}"
+        if self.outlet == UNKNOWN_OUTLET:
+            outlet = "no outlet named" + outlet.removeprefix("Unattributed source")
+        return f"{self.author} · {outlet}, {self.date}"
+
+
+def date_in_words(day: dt.date) -> str:
+    """'17 May 2025': a calendar date as a reader writes it (no time zone can shift it, unlike a timestamp)."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def attribute(info: DocumentInfo) -> Attribution:
     """The attribution of one article: the outlet verified against its link's site, the link made safe."""
     url = safe_url(info.url)
     site = link_site(url)
-    outlet = info.source or UNKNOWN_OUTLET
+    # "unknown" is how a file says it names no outlet (DESIGN.md); any spelling of it, or nothing, is the same.
+    outlet = UNKNOWN_OUTLET if info.source.strip().casefold() in ("", UNKNOWN_OUTLET) else info.source
     return Attribution(
         title=info.title,
         outlet=outlet,

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from index import (
@@ -32,6 +33,7 @@ from .render_text import (
     render_answer_json,
     render_answer_text,
     render_error_json,
+    render_feedback_text,
     render_poll_report,
     render_sync_report,
 )
@@ -126,7 +128,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(render_answer_json(answer), flush=True)
         else:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-            print(render_answer_text(answer, color=color, documents=service.stats().documents))
+            # -v also shows the relevance figures (for tuning MIN_SCORE); readers get the confidence words.
+            scores = args.verbose or args.debug
+            print(render_answer_text(answer, color=color, documents=service.stats().documents, scores=scores))
         return EXIT_OK
     for question, whole in stdin_lines(sys.stdin):
         try:
@@ -168,6 +172,28 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render_poll_report(report, settings.documents_dir))
     return EXIT_FAILURE if report.failed else EXIT_OK
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    """talksbot feedback: list the voted answers, or export them as evaluation questions."""
+    service = build_service(settings)
+    if args.action == "export":
+        if not args.file:
+            raise UsageError("give the file to write: talksbot feedback export FILE")
+        report = service.export_feedback(Path(args.file), overwrite=args.overwrite)
+        print(
+            f"Wrote {report.confirmed + report.to_review} questions to {report.path}: {report.confirmed} voted up "
+            f"(ready to review), {report.to_review} voted down or tied (commented out, to fill in)."
+        )
+        return EXIT_OK
+    if args.file or args.overwrite:
+        raise UsageError("FILE and --overwrite go with `talksbot feedback export FILE`.")
+    voted = service.voted_answers()
+    if args.json:
+        print(json.dumps({"answers": [v.to_json() for v in voted]}, ensure_ascii=False))
+    else:
+        print(render_feedback_text(voted, settings.feedback_db))
+    return EXIT_OK
 
 
 def stdin_lines(stream: TextIO) -> Iterator[tuple[str, bool]]:
@@ -249,7 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         "quotes from news articles. Settings come from the environment and .env (see .env.example).",
     )
     parser.add_argument("--env-file", default=".env", help="read settings from this file (default: .env)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (INFO) to stderr")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log what happens (INFO) to stderr; ask also shows relevance figures",
+    )
     parser.add_argument("--debug", action="store_true", help="log everything, show tracebacks of failures")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -339,6 +370,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser(
+        "feedback",
+        help="the 👍/👎 votes on the bot's answers (list, or export as evaluation questions)",
+        description="List the answers members voted on in Discord, from FEEDBACK_DB, most recently voted first. "
+        "`talksbot feedback export FILE` writes them in the evaluation set's format (tests/eval/README.md): "
+        "answers voted up as questions with their quoted paragraph, answers voted down commented out for a "
+        "maintainer to fill in.",
+    )
+    p.add_argument("action", nargs="?", choices=["export"], help="export: write the evaluation questions to FILE")
+    p.add_argument("file", nargs="?", metavar="FILE", help="with export: the YAML file to write")
+    p.add_argument(
+        "--documents", metavar="DIR", help="articles folder the snippets are checked in (default: DOCUMENTS_DIR)"
+    )
+    p.add_argument("--feedback-db", metavar="FILE", help="the votes database (default: FEEDBACK_DB)")
+    p.add_argument("--json", action="store_true", help="print the voted answers as one JSON object")
+    p.add_argument("--overwrite", action="store_true", help="with export: replace FILE if it exists")
+    p.set_defaults(handler=cmd_feedback)
+
+    p = sub.add_parser(
         "run",
         help="run the Discord bot (needs DISCORD_TOKEN)",
         description="Connect to Discord and answer slash commands until interrupted.",
@@ -390,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.replace(
             documents_dir=_path(getattr(args, "documents", None)),
             index_dir=_path(getattr(args, "index_dir", None)),
+            feedback_db=_path(getattr(args, "feedback_db", None)),
         )
         if hasattr(args, "index_dir"):  # the commands that read the documents folder and the index
             settings.check_folders()

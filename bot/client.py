@@ -21,6 +21,7 @@ from discord.ext import commands
 from index import TalksbotError
 
 from .announce import Announcer
+from .buttons import BUTTONS
 from .errors import install_error_handler
 from .feed_poller import FeedPoller
 from .service import Service
@@ -31,7 +32,7 @@ __all__ = ["EXTENSIONS", "ShardedTalksBot", "TalksBot"]
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.commands.ask", "bot.commands.info", "bot.commands.admin")
+EXTENSIONS = ("bot.commands.ask", "bot.commands.find_sources", "bot.commands.info", "bot.commands.admin")
 
 
 class _TalksBotMixin:
@@ -66,6 +67,9 @@ class _TalksBotMixin:
     async def setup_hook(self) -> None:
         """Load commands, start the service (off the loop), sync commands where asked, schedule the poller."""
         install_error_handler(self.tree)
+        # The answer buttons are templates, not views kept in memory: a click on a message sent before a
+        # restart reaches them too (bot/buttons.py).
+        self.add_dynamic_items(*BUTTONS)  # type: ignore[attr-defined]
         if self.settings.announce_channel_id and not self.sync_only:  # before the commands that announce
             self.announcer = Announcer(self, self.settings.announce_channel_id)  # type: ignore[arg-type]
         for name in EXTENSIONS:

@@ -14,9 +14,10 @@ from discord import app_commands
 
 from index import TalksbotError
 
+from .render_answers import render_cooldown_embed
 from .render_discord import render_error_embed
 
-__all__ = ["NotAllowed", "install_error_handler", "reply_error", "user_message"]
+__all__ = ["APOLOGY", "NotAllowed", "install_error_handler", "reply_error", "user_message"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,11 @@ def user_message(error: BaseException) -> str | None:
 
 async def reply_error(interaction: discord.Interaction, message: str) -> None:
     """Tell the user: privately when possible, else in place of the deferred reply."""
-    embed = render_error_embed(message)
+    await _tell(interaction, render_error_embed(message))
+
+
+async def _tell(interaction: discord.Interaction, embed: discord.Embed) -> None:
+    """Deliver a private notice or error: a reply when none was sent yet, else in place of the deferred one."""
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(embed=embed, ephemeral=True)
@@ -70,6 +75,10 @@ def install_error_handler(tree: app_commands.CommandTree) -> None:
 
     @tree.error
     async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        if isinstance(error, app_commands.CommandOnCooldown):
+            # Not an error: a notice in the neutral colour, with Discord's live "in 8 seconds".
+            await _tell(interaction, render_cooldown_embed(error.retry_after))
+            return
         message = user_message(error)
         if message is None:
             command = interaction.command.qualified_name if interaction.command else "?"

@@ -25,29 +25,38 @@ import discord
 
 from index import CONFIDENCE_LOW, Answer, DocumentInfo, Hit, IndexStats, SyncReport
 
-from .attribution import attribute
-from .render_text import CONFIDENCE_LABELS, LIKELY_ANSWER_NOTE
+from .attribution import attribute, date_in_words
+from .render_text import CONFIDENCE_LABELS, LIKELY_ANSWER_NOTE, also_reported_by
 
 if TYPE_CHECKING:
-    from .service import AddedArticle
+    from .service import AddedArticle, Coverage
 
 __all__ = [
     "ACCENT",
+    "LIKELY",
+    "SCOPE",
+    "coverage_phrase",
     "escape",
     "escape_within",
     "render_about_embed",
     "render_added_article_embed",
-    "render_alternatives_embeds",
     "render_answer_embed",
     "render_error_embed",
+    "render_question",
     "render_reindex_embed",
     "render_sources_page",
     "shorten",
 ]
 
-ACCENT = discord.Colour.from_rgb(0, 91, 187)
+# The bot's colour: Discord's own neutral grey ("greyple"). A bot meant to be neutral about these talks
+# wears neither side's colours (not the Ukrainian flag's blue, rgb(0, 91, 187), nor Russia's white,
+# blue and red), and a grey lets the amber of a likely answer stand out.
+ACCENT = discord.Colour.greyple()
 # A likely (low-confidence) answer: amber, and a note above the quote, so it never passes for a sure one.
 LIKELY = discord.Colour.from_rgb(230, 160, 0)
+# What the bot covers, in the words of its off-topic reply and /about.
+SCOPE = "the Russia–Ukraine talks in Istanbul"
+QUESTION_BUDGET = 1_900  # of the content's 2,000, after escaping and the bold label
 QUOTE_BUDGET = 3_000  # of the description's 4,096, after escaping and the blockquote marks
 DESCRIPTION_LIMIT = 4_096
 TITLE_LIMIT = 256
@@ -179,125 +188,160 @@ def _next(bounds: list[int], pos: int, limit: int) -> int:
     return later[0] if later else limit
 
 
-def _timestamp(when: dt.date | dt.datetime) -> str:
-    """Discord's own date rendering, shown in each reader's time zone."""
-    if not isinstance(when, dt.datetime):
-        return when.isoformat()
+def _timestamp(when: dt.datetime) -> str:
+    """Discord's live relative time ("3 days ago"), shown in each reader's own time zone."""
     return f"<t:{int(when.timestamp())}:R>"
 
 
-def _titled_embed(info: DocumentInfo, description: str) -> discord.Embed:
-    """An embed headed by an article: escaped title, its link (made safe) and its attribution line."""
+def render_question(question: str, *, since: dt.date | None = None) -> str:
+    """The question, as the content of the public answer: escaped, so it shows as typed and pings nobody.
+
+    A public /ask reply shows "alice used /ask" but not what alice asked, so the channel would see an
+    answer to nothing. The question goes in the message's content rather than in the embed: it is then
+    read first, at the size of the chat around it, as the question the card below answers; it shows in
+    full (a question may have 500 characters, an embed's author line or title only 256); and it is what
+    Discord shows where embeds show nothing: notifications, search, and the preview of a reply to the
+    answer. Content renders Markdown, so every markup character and mention is escaped (and the message
+    is sent with ``AllowedMentions.none()`` anyway). Line breaks fold into spaces: it is one question.
+    A ``since:`` date is said too, so the channel knows older articles were left out.
+    """
+    asked = f"**Q:** {escape_within(' '.join(question.split()), QUESTION_BUDGET)}"
+    return f"{asked} *(articles from {date_in_words(since)} on)*" if since else asked
+
+
+def _titled_embed(info: DocumentInfo, description: str, colour: discord.Colour = ACCENT) -> discord.Embed:
+    """An embed headed by an article, as a citation: who and when above, its title (linked when it has a link)."""
     source = attribute(info)
     embed = discord.Embed(
         title=escape_within(source.title, TITLE_LIMIT),
         url=source.url or None,
         description=description,
-        colour=ACCENT,
+        colour=colour,
     )
-    embed.set_author(name=shorten(source.line(), AUTHOR_LIMIT))  # author names render no Markdown
+    embed.set_author(name=shorten(source.citation(), AUTHOR_LIMIT))  # author names render no Markdown
     return embed
 
 
-def render_answer_embed(answer: Answer, *, documents: int | None = None) -> discord.Embed:
-    """The answer: quote with its best sentence in bold, attribution (date first), relevance, corroboration."""
+def render_answer_embed(answer: Answer, *, coverage: Coverage | None = None) -> discord.Embed:
+    """The answer as a citation: the quote (best sentence in bold), its source, how sure, who else reported it.
+
+    The relevance score is not shown: a word for the confidence band is what a reader can use.
+    ``coverage`` (what the bot covers) words the reply when nothing is relevant.
+    """
     if answer.hit is None:
-        return _nothing_relevant_embed(answer, documents)
+        return _nothing_relevant_embed(coverage)
     hit = answer.hit
     quote, shortened = _quote_markdown(hit)
     likely = hit.confidence == CONFIDENCE_LOW
-    embed = _titled_embed(hit.document, f"*{LIKELY_ANSWER_NOTE}*\n{quote}" if likely else quote)
-    embed.colour = LIKELY if likely else ACCENT
-    footer = [f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"]
+    embed = _titled_embed(
+        hit.document, f"*{LIKELY_ANSWER_NOTE}*\n{quote}" if likely else quote, LIKELY if likely else ACCENT
+    )
+    # The band in a word, once: a likely answer already says so in its note above the quote.
+    footer = [] if likely else [CONFIDENCE_LABELS[hit.confidence]]
     if shortened:
         footer.append("passage shortened to fit; the source has the full text")
     if hit.also_reported_by:
-        footer.append(
-            "also reported by " + "; ".join(f"{d.title} ({attribute(d).outlet_label})" for d in hit.also_reported_by)
-        )
-    embed.set_footer(text=shorten(" · ".join(footer), FOOTER_BUDGET))
+        footer.append(also_reported_by(hit.also_reported_by))
+    if footer:
+        embed.set_footer(text=shorten(" · ".join(footer), FOOTER_BUDGET))
     return embed
 
 
-def _nothing_relevant_embed(answer: Answer, documents: int | None) -> discord.Embed:
-    """Nothing relevant (the question is off the articles' subject): say so plainly, offer nothing unrelated."""
-    scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
+def coverage_phrase(coverage: Coverage) -> str:
+    """'2 articles from 17 May 2025 to 2 June 2025': how much the bot covers, and when from."""
+    count = f"{coverage.articles:,} article{'' if coverage.articles == 1 else 's'}"
+    if coverage.first is None or coverage.last is None:
+        return count
+    if coverage.first == coverage.last:
+        return f"{count} from {date_in_words(coverage.first)}"
+    return f"{count} from {date_in_words(coverage.first)} to {date_in_words(coverage.last)}"
+
+
+def _nothing_relevant_embed(coverage: Coverage | None) -> discord.Embed:
+    """Nothing relevant (the question is off the articles' subject): what the bot covers, and where to look."""
+    covered = f" ({coverage_phrase(coverage)})" if coverage is not None else ""
     return discord.Embed(
-        title="Nothing relevant",
-        description=f"I found nothing relevant to that question in {scope}.",
-        colour=discord.Colour.light_grey(),
+        description=f"I only cover {SCOPE}{covered}, and none of my articles answers this. `/sources` lists them.",
+        colour=ACCENT,
     )
-
-
-def render_alternatives_embeds(answer: Answer) -> list[discord.Embed]:
-    """The next best passages, one small embed each (at most three, well under 6,000 in all)."""
-    embeds = []
-    for hit in answer.alternatives[:3]:
-        quote, _ = _quote_markdown(hit, budget=1_200)
-        embed = _titled_embed(hit.document, quote)
-        embed.set_footer(text=f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}")
-        embeds.append(embed)
-    return embeds
 
 
 def render_sources_page(rows: list[tuple[DocumentInfo, int]], page: int) -> tuple[discord.Embed, int]:
-    """One page of the indexed articles (title, outlet, date, passages); returns (embed, page count).
+    """One page of the articles (title, linked when it has a link, and its citation); returns (embed, page count).
 
-    Titles link to their articles while the page fits Discord's 4,096 characters; when long
-    links would not fit, the longest ones are left out (the title still shows), and if the page
-    is still too long its titles and attributions are shortened further.
+    ``rows`` are ``Service.sources()``'s (article, passages); passage counts are the index's business and
+    are not shown. Titles link to their articles while the page fits Discord's 4,096 characters; when long
+    links would not fit, the longest ones are left out (the title still shows), and if the page is still
+    too long its titles and citations are shortened further. "page 2 of 3" only when there are pages.
     """
     pages = max(1, math.ceil(len(rows) / SOURCES_PER_PAGE))
     page = min(max(page, 0), pages - 1)
-    chunk = [
-        (attribute(info), passages) for info, passages in rows[page * SOURCES_PER_PAGE : (page + 1) * SOURCES_PER_PAGE]
-    ]
-    links = [source.url for source, _ in chunk]
+    chunk = [attribute(info) for info, _ in rows[page * SOURCES_PER_PAGE : (page + 1) * SOURCES_PER_PAGE]]
+    links = [source.url for source in chunk]
 
-    def entries(title_chars: int, line_chars: int) -> list[str]:
+    def entries(title_chars: int, line_chars: int) -> str:
         out = []
-        for (source, passages), url in zip(chunk, links, strict=True):
+        for source, url in zip(chunk, links, strict=True):
             title = escape_within(source.title, title_chars)
             linked = f"[{title}]({url})" if url else title
-            out.append(f"**{linked}**\n{escape_within(source.line(), line_chars)} · {passages} passages")
-        return out
+            out.append(f"**{linked}**\n{escape_within(source.citation(), line_chars)}")
+        return "\n\n".join(out)  # a blank line between articles: each reads as its own entry
 
-    lines = entries(300, 300)
-    while len("\n".join(lines)) > DESCRIPTION_LIMIT and any(links):
+    text = entries(300, 300)
+    while len(text) > DESCRIPTION_LIMIT and any(links):
         longest = max(range(len(links)), key=lambda i: len(links[i]))
         links[longest] = ""
-        lines = entries(300, 300)
-    if len("\n".join(lines)) > DESCRIPTION_LIMIT:
-        lines = entries(150, 150)  # at most 10 x (150 + 150 + 30): always fits
+        text = entries(300, 300)
+    if len(text) > DESCRIPTION_LIMIT:
+        text = entries(150, 150)  # at most 10 x (150 + 150 + 10): always fits
     embed = discord.Embed(
-        title=f"Indexed articles ({len(rows)})",
-        description="\n".join(lines) if lines else "No articles are indexed yet.",
+        title=f"Articles I answer from ({len(rows):,})",
+        description=text or "No articles are indexed yet.",
         colour=ACCENT,
     )
-    embed.set_footer(text=f"page {page + 1} of {pages}")
+    if pages > 1:
+        embed.set_footer(text=f"page {page + 1} of {pages}")
     return embed, pages
 
 
-def render_about_embed(stats: IndexStats | None, *, loading: bool = False) -> discord.Embed:
-    """What the bot is, its model, and the index it answers from."""
-    embed = discord.Embed(
-        title="talksbot",
-        description=(
-            "I answer questions about the Russia–Ukraine talks in Istanbul by quoting, word for word, "
-            "the most relevant passage from my news articles, with where it comes from. "
-            "Ask with `/ask`; see the articles with `/sources`."
-        ),
-        colour=ACCENT,
-    )
-    if stats is None:
-        embed.add_field(name="Index", value="loading…" if loading else "not built yet", inline=False)
+ABOUT = (
+    f"I answer questions about {SCOPE} by quoting, word for word, the most relevant passage of my news "
+    "articles, with where it comes from. Ask with `/ask`; see the articles with `/sources`; to check what a "
+    "message claims, open its menu, then *Apps* → *Find sources*."
+)
+OUTLETS_SHOWN = 8
+
+
+def render_about_embed(
+    coverage: Coverage | None, stats: IndexStats | None = None, *, loading: bool = False
+) -> discord.Embed:
+    """What the bot is and what it covers: how many articles, from when, from which outlets, when updated.
+
+    Internal ids (index generations) are left out; the model is named in the footer, for the curious.
+    """
+    embed = discord.Embed(title="About talksbot", description=ABOUT, colour=ACCENT)
+    if coverage is None:
+        embed.add_field(name="Articles", value="loading…" if loading else "not built yet", inline=False)
         return embed
-    embed.add_field(name="Articles", value=str(stats.documents))
-    embed.add_field(name="Passages", value=str(stats.passages))
-    embed.add_field(name="Model", value=escape_within(stats.model, 400))
-    if stats.reranker:  # it changes answers: say which
-        embed.add_field(name="Re-ranked by", value=escape_within(stats.reranker, 400))
-    embed.add_field(name="Index built", value=f"{_timestamp(stats.built_at)} ({stats.generation})", inline=False)
+    embed.add_field(name="Articles", value=f"{coverage.articles:,}")
+    if coverage.first is not None and coverage.last is not None:
+        dates = date_in_words(coverage.first)
+        if coverage.last != coverage.first:
+            dates += f" to {date_in_words(coverage.last)}"
+        if coverage.undated:
+            dates += f"\n{coverage.undated:,} undated"
+        embed.add_field(name="Published", value=dates)
+    elif coverage.articles:
+        embed.add_field(name="Published", value="no article states a date")
+    embed.add_field(name="Updated", value=_timestamp(coverage.updated))
+    if coverage.outlets:
+        outlets = [f"{escape_within(name, 120)}: {count:,}" for name, count in coverage.outlets]
+        embed.add_field(name="Outlets", value=_listing(outlets, FIELD_VALUE_LIMIT, most=OUTLETS_SHOWN), inline=False)
+    if stats is not None:
+        model = f"Search model: {stats.model}"  # footers render no Markdown: shown as written
+        if stats.reranker:  # it changes answers: say which
+            model += f", re-ranked by {stats.reranker}"
+        embed.set_footer(text=shorten(model, FOOTER_BUDGET))
     return embed
 
 

@@ -13,30 +13,42 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from .feedback import VotedAnswer
     from .ingest import AddReport, PollReport, SavedArticle
 
 __all__ = [
     "CONFIDENCE_LABELS",
     "LIKELY_ANSWER_NOTE",
+    "MORE_FROM_THE_SOURCES",
+    "also_reported_by",
     "attribution",
     "printable",
     "render_add_report",
     "render_answer_json",
     "render_answer_text",
     "render_error_json",
+    "render_feedback_text",
     "render_poll_report",
     "render_sync_report",
 ]
 
 _BOLD, _DIM, _YELLOW, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m"
-# The words every face uses for an answer's confidence band (terminal, Discord).
-CONFIDENCE_LABELS = {"high": "confident", "low": "likely answer"}
+# The words every face uses for an answer's confidence band (terminal, Discord); the score itself is
+# for scripts (--json) and maintainers (`talksbot -v ask`): "relevance 0.68" tells a reader nothing.
+CONFIDENCE_LABELS = {"high": "Confident answer", "low": "Likely answer"}
+# What the More sources button shows in Discord, and the terminal's heading for the same passages.
+MORE_FROM_THE_SOURCES = "More from the sources"
 LIKELY_ANSWER_NOTE = "Likely answer: the closest passage found, which may not answer the question exactly."
 
 
 def attribution(info: DocumentInfo) -> str:
-    """'2025-05-17 · Reuters · Tom Balmforth': date first, the outlet as its link confirms it (bot/attribution.py)."""
-    return attribute(info).line()
+    """'Tom Balmforth · Reuters, 17 May 2025': the citation, the outlet as its link confirms it (bot/attribution.py)."""
+    return attribute(info).citation()
+
+
+def also_reported_by(copies: Sequence[DocumentInfo]) -> str:
+    """'Also reported by: “Title” — Unattributed source, no date': the articles credited beside the quoted one."""
+    return "Also reported by: " + "; ".join(f"“{d.title}” — {attribution(d)}" for d in copies)
 
 
 def _quote_with_highlight(hit: Hit, color: bool) -> str:
@@ -52,8 +64,13 @@ def printable(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
-def render_answer_text(answer: Answer, *, color: bool = False, documents: int | None = None) -> str:
-    """A readable terminal answer: quote, best sentence, attribution, relevance, other sources."""
+def render_answer_text(
+    answer: Answer, *, color: bool = False, documents: int | None = None, scores: bool = False
+) -> str:
+    """A readable terminal answer: quote, best sentence, citation, confidence, other sources.
+
+    ``scores`` (``talksbot -v ask``) adds the relevance figures, for maintainers tuning the cut-offs.
+    """
     if answer.hit is None:
         scope = f"the {documents} indexed articles" if documents is not None else "the indexed articles"
         return f"Nothing relevant in {scope} for: {printable(answer.question)}"
@@ -66,25 +83,35 @@ def render_answer_text(answer: Answer, *, color: bool = False, documents: int | 
     if not color and (a, b) != (0, len(hit.quote)):
         lines += [f"Best sentence: {hit.quote[a:b]}", ""]
     source = attribute(hit.document)
-    lines.append(f"— {source.line()}")
+    lines.append(f"— {source.citation()}")
     lines.append(f"  {source.title}")
     if source.url:
         lines.append(f"  {source.url}")
-    relevance = f"relevance {hit.score:.2f} · {CONFIDENCE_LABELS[hit.confidence]}"
-    lines.append(f"{_DIM}{relevance}{_RESET}" if color else relevance)
+    # The band in a word, once: a likely answer already says so above the quote.
+    if scores or hit.confidence != CONFIDENCE_LOW:
+        confidence = _confidence(hit, scores)
+        lines.append(f"{_DIM}{confidence}{_RESET}" if color else confidence)
     if hit.also_reported_by:
-        lines.append("Also reported by: " + "; ".join(f"{d.title} ({attribution(d)})" for d in hit.also_reported_by))
+        lines.append(also_reported_by(hit.also_reported_by))
     if answer.alternatives:
-        # The terminal has no "More sources" button: the next passages follow in full, as quotes.
-        lines += ["", "Other relevant passages:"]
+        # The terminal has no "More sources" button: the other passages follow in full, each article named once.
+        lines += ["", f"{MORE_FROM_THE_SOURCES}:"]
+        groups: dict[str, list[Hit]] = {}
         for alt in answer.alternatives:
-            lines += [
-                "",
-                f"  “{alt.quote}”",
-                f"  — {attribution(alt.document)} · {alt.document.title} · relevance {alt.score:.2f}"
-                f" · {CONFIDENCE_LABELS[alt.confidence]}",
-            ]
+            groups.setdefault(alt.document.id, []).append(alt)
+        for alts in groups.values():
+            lines += ["", f"  {alts[0].document.title}", f"  — {attribution(alts[0].document)}"]
+            for alt in alts:
+                lines += ["", f"  “{alt.quote}”"]
+                if scores:
+                    lines.append(f"    {_confidence(alt, scores)}")
     return "\n".join(lines)
+
+
+def _confidence(hit: Hit, scores: bool) -> str:
+    """'Likely answer', with the relevance figure when asked for (verbose)."""
+    label = CONFIDENCE_LABELS[hit.confidence]
+    return f"{label} (relevance {hit.score:.2f})" if scores else label
 
 
 # Valid inside JSON strings, but line breaks to str.splitlines() and some JSON Lines readers.
@@ -183,3 +210,26 @@ def render_poll_report(report: PollReport, documents: Path) -> str:
 
 def _feed_urls(report: PollReport) -> set[str]:
     return {f.url for f in report.feeds}
+
+
+def render_feedback_text(voted: Sequence[VotedAnswer], database: Path) -> str:
+    """`talksbot feedback`: each voted answer with its votes, the question and what was quoted."""
+    if not voted:
+        return f"No votes yet in {database}."
+    lines = [f"{len(voted)} answer{'s' if len(voted) != 1 else ''} with votes, most recent first ({database}):"]
+    for item in voted:
+        where = "/ask" if item.kind == "ask" else "Find sources"
+        lines += [
+            "",
+            f"👍 {item.up}  👎 {item.down}  {where}, {item.asked_at.date().isoformat()}: {printable(item.question)}",
+        ]
+        hit = item.hit
+        if hit is None:
+            lines.append("  answered: nothing relevant")
+            continue
+        quote = printable(hit["quote"])
+        quote = quote if len(quote) <= 200 else quote[:199].rstrip() + "…"
+        doc = hit["document"]
+        lines.append(f"  quoted: “{quote}”")
+        lines.append(f"  from: {printable(doc.get('title') or '')} ({doc.get('id')})")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from index import Embedder, Engine, SearchConfig
 from index.web import FeedState, Fetcher, FetchLimits
 
+from .feedback import FeedbackStore
 from .ingest import FeedPolicy
 from .logs import bot_logging
 from .service import Service
@@ -81,6 +82,8 @@ def build_service(settings: Settings, *, engine: Engine | None = None) -> Servic
             retry_base_seconds=2 * settings.feed_poll_minutes * 60.0,
         ),
         feeds=settings.feeds,
+        # Outside INDEX_DIR's generations: votes survive reindexes, rebuilds and restarts.
+        feedback=FeedbackStore(settings.feedback_db),
     )
 
 

@@ -12,10 +12,12 @@ Nothing here knows Discord: the policy of who may change the index is ``bot/perm
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,10 +35,13 @@ from index import (
 )
 from index.web import FeedState, Fetcher, check_url
 
+from .attribution import attribute
+from .feedback import FeedbackError, FeedbackStore, StoredAnswer, VotedAnswer, VoteResult
+from .feedback_export import ExportReport, write_eval_questions
 from .ingest import AddReport, FeedPolicy, Ingest, PollReport
 from .uploads import UploadRejected, check_size, prepare_upload, safe_article_name, undo_write, write_atomically
 
-__all__ = ["ENGINE_WAIT_SECONDS", "AddReport", "AddedArticle", "NotReady", "PollReport", "Service"]
+__all__ = ["ENGINE_WAIT_SECONDS", "AddReport", "AddedArticle", "Coverage", "NotReady", "PollReport", "Service"]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +68,23 @@ class AddedArticle:
     renamed: bool = False  # saved under a safe name that differs from the uploaded one
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the bot answers from, as a reader would ask it: how many articles, from when, by whom."""
+
+    articles: int
+    first: dt.date | None  # the earliest publication date stated by an article (None: none is dated)
+    last: dt.date | None
+    undated: int  # articles stating no date
+    # (outlet, articles), most articles first. The outlet as every face shows it (bot/attribution.py):
+    # "Reuters" only when the articles' links lead to reuters.com, else "Reuters (unverified)" and the
+    # like, and "Unattributed source" for articles naming none: a list of outlets vouches for nothing more.
+    outlets: tuple[tuple[str, int], ...]
+    updated: dt.datetime  # when the live index was built
+
+
 class Service:
-    """answer, reindex, add an article; readiness and the single-writer lock around them."""
+    """answer, find sources, reindex, add articles, record answers and votes; readiness and the writer lock."""
 
     def __init__(
         self,
@@ -74,8 +94,13 @@ class Service:
         feed_state: FeedState | None = None,
         feed_policy: FeedPolicy | None = None,
         feeds: Sequence[str] = (),
+        feedback: FeedbackStore | None = None,
     ) -> None:
         self.engine = engine
+        self.feedback = feedback
+        # Answers whose record could not be written (the feedback database failing): their buttons still
+        # work in this process. Bounded: the oldest are forgotten first.
+        self._unrecorded: collections.OrderedDict[str, StoredAnswer] = collections.OrderedDict()
         self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._write_lock = threading.Lock()
         self.feeds = tuple(feeds)
@@ -167,6 +192,10 @@ class Service:
         """The most relevant passage for a question, quoted, with alternatives (or nothing relevant)."""
         return self.engine.answer(question, since=since, alternatives=alternatives)
 
+    def find_sources(self, claim: str) -> Answer:
+        """The passage that speaks to a claim someone made in chat (plain text, see bot/claims.py)."""
+        return self.engine.answer(claim)
+
     def stats(self) -> IndexStats:
         """What the live index holds."""
         return self.engine.stats()
@@ -174,6 +203,20 @@ class Service:
     def sources(self) -> list[tuple[DocumentInfo, int]]:
         """Every indexed article with its passage count, newest first."""
         return self.engine.sources()
+
+    def coverage(self) -> Coverage:
+        """The dates and outlets the indexed articles cover (for /about and the off-topic reply)."""
+        infos = [info for info, _ in self.engine.sources()]
+        dates = sorted(info.published for info in infos if info.published)
+        outlets = collections.Counter(attribute(info).outlet_label for info in infos)
+        return Coverage(
+            articles=len(infos),
+            first=dates[0] if dates else None,
+            last=dates[-1] if dates else None,
+            undated=len(infos) - len(dates),
+            outlets=tuple(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0].casefold()))),
+            updated=self.engine.stats().built_at,
+        )
 
     # ----- changing the index (one writer at a time)
 
@@ -274,3 +317,56 @@ class Service:
         if self._ingest is None:
             raise NotReady("Adding articles from the web is not set up in this process.")
         return self._ingest
+
+    # ----- answers on record and their votes (bot/feedback.py)
+
+    def record_answer(self, answer: Answer, *, kind: str) -> str:
+        """Keep an answer the bot is sending, so its buttons work later; returns the id they carry.
+
+        When the feedback database fails, the answer is kept in this process only (its buttons work
+        until a restart, its votes cannot be counted) and the log says why: an answer is never lost
+        to a vote database.
+        """
+        if self.feedback is not None:
+            try:
+                return self.feedback.record_answer(answer, kind=kind)
+            except FeedbackError as err:
+                log.warning("answer not recorded (its vote buttons will not count): %s", err)
+        answer_id = "m" + secrets.token_urlsafe(9)
+        self._unrecorded[answer_id] = StoredAnswer(answer_id, kind, dt.datetime.now(dt.UTC), answer)
+        while len(self._unrecorded) > 1_000:
+            self._unrecorded.popitem(last=False)
+        return answer_id
+
+    def stored_answer(self, answer_id: str) -> StoredAnswer:
+        """The answer behind a button; VoteWindowClosed when it is too old or no longer on record."""
+        kept = self._unrecorded.get(answer_id)
+        if kept is not None:
+            return kept
+        return self._feedback().stored_answer(answer_id)
+
+    def vote(self, answer_id: str, member_id: int, up: bool) -> VoteResult:
+        """Record a member's 👍 (``up``) or 👎 on an answer, replacing their earlier vote on it."""
+        if answer_id in self._unrecorded:
+            raise FeedbackError("I couldn't record your vote: my feedback database is unavailable right now.")
+        return self._feedback().vote(answer_id, member_id, up)
+
+    def voted_answers(self) -> list[VotedAnswer]:
+        """Every answer with votes, most recently voted first (`talksbot feedback`)."""
+        return self._feedback().voted_answers()
+
+    def export_feedback(self, out: Path, *, overwrite: bool = False) -> ExportReport:
+        """Write the voted answers as evaluation questions (the eval set's format) for a maintainer to review."""
+        if out.exists() and not overwrite:
+            raise FeedbackError(f"{out} already exists; choose another file or pass --overwrite.")
+        if not out.parent.is_dir():
+            raise FeedbackError(f"The folder {out.parent} does not exist.")
+        try:
+            return write_eval_questions(self.voted_answers(), self.documents_dir, out)
+        except OSError as err:
+            raise FeedbackError(f"Could not write {out}: {err.strerror or err}.") from None
+
+    def _feedback(self) -> FeedbackStore:
+        if self.feedback is None:
+            raise FeedbackError("Votes are not set up in this process.")
+        return self.feedback

@@ -146,6 +146,12 @@ DOCUMENTED = {
         "30",
         "Time limit for fetching one page or feed, redirects included, in seconds (1 to 600).",
     ),
+    # Votes on answers (bot/feedback.py).
+    "FEEDBACK_DB": (
+        ".talksbot/feedback.sqlite3",
+        "SQLite file of the 👍/👎 votes and the answers they are about, outside the index; "
+        "bot processes on one host may share it.",
+    ),
 }
 
 
@@ -177,6 +183,7 @@ class Settings:
     announce_channel_id: int | None = None
     allow_private_urls: bool = False
     fetch_timeout_seconds: float = 30.0
+    feedback_db: Path = Path(".talksbot/feedback.sqlite3")
 
     @classmethod
     def load(
@@ -413,10 +420,10 @@ def _range(low: float, high: float, unit: str) -> Callable[[str, str], float]:
     return parse
 
 
-def _folder(default: str) -> Callable[[str, str], Path]:
+def _folder(default: str, kind: str = "folder") -> Callable[[str, str], Path]:
     def parse(raw: str, name: str) -> Path:
         if "\x00" in raw:
-            raise SettingsError(f"{name} must be a folder path, got {raw[:80]!r}.")
+            raise SettingsError(f"{name} must be a {kind} path, got {raw[:80]!r}.")
         return Path(raw or default)
 
     return parse
@@ -446,4 +453,5 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "announce_channel_id": ("ANNOUNCE_CHANNEL_ID", _snowflake),
     "allow_private_urls": ("ALLOW_PRIVATE_URLS", _bool),
     "fetch_timeout_seconds": ("FETCH_TIMEOUT_SECONDS", _range(*FETCH_TIMEOUT_RANGE, "seconds")),
+    "feedback_db": ("FEEDBACK_DB", _folder(DOCUMENTED["FEEDBACK_DB"][0], "file")),
 }

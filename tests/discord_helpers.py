@@ -24,7 +24,13 @@ SEED_DOCUMENTS = Path(__file__).resolve().parents[1] / "documents"
 
 def make_settings(documents: Path, index: Path, **overrides) -> Settings:
     """Settings for a test bot (no .env is read)."""
-    base = Settings(documents_dir=documents, index_dir=index, ask_cooldown_rate=100, ask_cooldown_seconds=1.0)
+    base = Settings(
+        documents_dir=documents,
+        index_dir=index,
+        feedback_db=index.parent / "feedback.sqlite3",
+        ask_cooldown_rate=100,
+        ask_cooldown_seconds=1.0,
+    )
     return base.replace(**overrides)
 
 
@@ -71,3 +77,13 @@ def embed_text(message: dict, *, raw: bool = False) -> str:
         for field in embed.get("fields") or []:
             parts += [field.get("name", ""), read(field.get("value", ""))]
     return "\n".join(parts)
+
+
+def buttons(message: dict) -> dict[str, dict]:
+    """A message's buttons by what they show (the label, else the emoji)."""
+    out = {}
+    for row in message.get("components") or []:
+        for c in row.get("components") or []:
+            if c.get("type") == 2:
+                out[c.get("label") or (c.get("emoji") or {}).get("name", "")] = c
+    return out

@@ -170,7 +170,7 @@ def in_process_cli(monkeypatch, embedder) -> Iterator:
     from bot import cli, runner
     from index.engine import Engine
 
-    for name in ("DOCUMENTS_DIR", "INDEX_DIR", "DISCORD_TOKEN", "EMBEDDING_MODEL"):
+    for name in ("DOCUMENTS_DIR", "INDEX_DIR", "DISCORD_TOKEN", "EMBEDDING_MODEL", "FEEDBACK_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(
         cli,

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
-from discord_helpers import embed_text, plain_quote, start_seed_bot
-from discord_markdown import visible_text
+from discord_helpers import buttons, embed_text, plain_quote, start_seed_bot
+from discord_markdown import links, live_markup, reader_text, visible_text
 from fakediscord import DiscordHarness
 
 from bot.commands.ask import PerUserCooldown
-from tests.conftest import REUTERS
+from bot.render_discord import ACCENT, LIKELY
+from tests.conftest import REUTERS, REWRITE
+
+REUTERS_TITLE = "Russia demanded Ukraine quit four regions before any ceasefire, Ukrainian official says"
+REWRITE_TITLE = "Russia sought sweeping territorial concessions at Istanbul talks (unattributed rewrite)"
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +34,7 @@ def h(bot_env) -> DiscordHarness:
 
 
 def test_ask_quotes_the_right_passage_verbatim_with_attribution(bot_env):
-    """/ask with a paraphrase: an embed quoting the Reuters passage word for word, attributed, on time."""
+    """/ask with a paraphrase: the question, then the Reuters passage word for word, cited, no score, on time."""
     h, _engine, base = bot_env
     t0 = h.now()
     rec = h.slash("ask", {"question": "Does Moscow insist that Kyiv stay neutral?"})
@@ -38,22 +45,28 @@ def test_ask_quotes_the_right_passage_verbatim_with_attribution(bot_env):
     body = (base / "documents" / REUTERS).read_text(encoding="utf-8")
     assert quote in body and "Ukraine becomes a neutral state" in quote
     assert "**" in embed["description"]  # the best sentence is bold
-    assert embed["author"]["name"] == "2025-05-17 · Reuters (unverified) · Tom Balmforth"
-    assert embed["title"].startswith("Russia demanded Ukraine")
-    assert "relevance" in embed["footer"]["text"]
+    assert embed["author"]["name"] == "Tom Balmforth · Reuters (unverified), 17 May 2025"
+    assert embed["title"] == REUTERS_TITLE and "url" not in embed  # the seed article states no link
+    assert reader_text(final["content"]) == "Q: Does Moscow insist that Kyiv stay neutral?"
+    assert "relevance" not in json.dumps(final) and not re.search(r"\b0\.\d\d\b", embed_text(final))
     assert rec.ack_latency < 3.0
     assert h.max_heartbeat_gap(t0, h.now()) <= 0.5
     assert h.max_loop_lag(t0, h.now()) < 0.5
     h.assert_clean(since=t0)
 
 
-def test_an_off_topic_question_says_nothing_relevant_and_nothing_else(h):
-    """Nothing relevant: said plainly, publicly, without a list of unrelated article titles."""
+def test_an_off_topic_question_says_what_the_bot_covers_and_nothing_else(h):
+    """Off topic: the question, then 'I only cover the talks (2 articles from 17 May 2025)', /sources, no titles."""
     t0 = h.now()
-    final = h.wait_final(h.slash("ask", {"question": "What is a good recipe for apple pie?"}), timeout=20)
-    embed = final["embeds"][0]
-    assert embed["title"] == "Nothing relevant" and not final["ephemeral"]
-    assert "Closest" not in embed["description"] and "Russia" not in embed["description"]
+    final = h.wait_final(h.slash("ask", {"question": "who won the football yesterday?"}), timeout=20)
+    text = embed_text(final)
+    assert not final["ephemeral"] and reader_text(final["content"]) == "Q: who won the football yesterday?"
+    assert (
+        "I only cover the Russia–Ukraine talks in Istanbul (2 articles from 17 May 2025), "
+        "and none of my articles answers this. `/sources` lists them."
+    ) in text
+    assert REUTERS_TITLE not in text and REWRITE_TITLE not in text and "Reuters" not in text
+    assert "> " not in final["embeds"][0]["description"] and final["embeds"][0]["color"] == ACCENT.value
     h.assert_clean(since=t0)
 
 
@@ -62,54 +75,106 @@ def test_a_likely_answer_is_shown_as_such(h):
     t0 = h.now()
     final = h.wait_final(h.slash("ask", {"question": "What did Russia demand before agreeing to a ceasefire?"}), 20)
     embed = final["embeds"][0]
-    assert embed["author"]["name"].startswith("2025-05-17 · Reuters")
-    assert embed["description"].startswith("*Likely answer:") and embed["color"] == 0xE6A000
-    assert "likely answer" in embed["footer"]["text"] and "also reported by" in embed["footer"]["text"]
+    assert embed["author"]["name"].startswith("Tom Balmforth · Reuters")
+    assert embed["description"].startswith("*Likely answer:") and embed["color"] == LIKELY.value
+    assert embed["footer"]["text"] == f"Also reported by: “{REWRITE_TITLE}” — Unattributed source, no date"
     h.assert_clean(since=t0)
 
 
-def test_more_sources_shows_the_next_passages_privately(h):
-    """The 'More sources' button answers the clicker with other passages, ephemeral."""
+def test_more_sources_is_one_private_message_naming_each_article_once(bot_env):
+    """More sources: one ephemeral embed, 'More from the sources', each article's title and citation once, and
+    short quotes that are each a verbatim sentence of that article."""
+    h, _engine, base = bot_env
     t0 = h.now()
     rec = h.slash("ask", {"question": "What did the Russians propose at the talks?"})
     final = h.wait_final(rec, timeout=20)
-    buttons = [c for row in final["components"] for c in row["components"]]
-    assert buttons and buttons[0]["label"] == "More sources"
-    click = h.click(rec, buttons[0]["custom_id"])
-    more = h.wait_final(click, timeout=10)
-    assert more["ephemeral"] and len(more["embeds"]) >= 1
-    assert plain_quote(more["embeds"][0]["description"]) != plain_quote(final["embeds"][0]["description"])
+    more = h.wait_final(h.click(rec, buttons(final)["More sources"]["custom_id"]), timeout=10)
+    assert more["ephemeral"] and len(more["embeds"]) == 1
+    embed = more["embeds"][0]
+    assert embed["title"] == "More from the sources" and "footer" not in embed and "author" not in embed
+    text = visible_text(embed["description"])
+    cited = {REUTERS_TITLE: "Tom Balmforth · Reuters (unverified), 17 May 2025", REWRITE_TITLE: "Unattributed source"}
+    shown = [title for title in cited if title in text]
+    assert shown and all(text.count(t) == 1 and text.count(cited[t]) == 1 for t in shown), text
+    bodies = [(base / "documents" / name).read_text(encoding="utf-8") for name in (REUTERS, REWRITE)]
+    quotes = re.findall(r"^> “(.*)”$", text, flags=re.MULTILINE)
+    assert quotes and all(any(q in body for body in bodies) for q in quotes), quotes
+    assert (
+        live_markup(embed["description"], blockquote=True, bold=True, link_count=len(links(embed["description"]))) == []
+    )
     h.assert_clean(since=t0)
 
 
 def test_sources_lists_both_seed_articles(h):
-    """/sources names every indexed article with outlet, date and passage count."""
+    """/sources: each article titled and cited, a blank line between them, no passage counts, no 'page 1 of 1'."""
     final = h.wait_final(h.slash("sources"), timeout=10)
-    text = visible_text(embed_text(final))  # as the reader sees it: escapes removed
-    assert "Indexed articles (2)" in text
-    assert "Russia demanded Ukraine quit four regions" in text and "unattributed rewrite" in text
-    assert "2025-05-17 · Reuters (unverified) · Tom Balmforth" in text and "undated · unknown" in text
-    assert "passages" in text
+    embed = final["embeds"][0]
+    assert embed["title"] == "Articles I answer from (2)" and "footer" not in embed
+    assert reader_text(embed["description"]) == (
+        f"{REUTERS_TITLE}\nTom Balmforth · Reuters (unverified), 17 May 2025\n\n"
+        f"{REWRITE_TITLE}\nUnattributed source, no date"
+    )
+    assert "passage" not in embed_text(final) and "page" not in embed_text(final)
 
 
-def test_about_reports_counts_and_model(bot_env):
-    """/about: what the bot is, the model, article and passage counts, when the index was built."""
+def test_about_says_what_the_articles_cover_without_internal_ids(bot_env):
+    """/about: the article count, the dates and outlets covered, when updated; no generation id; the model small."""
     h, engine, _ = bot_env
     final = h.wait_final(h.slash("about"), timeout=10)
-    fields = {f["name"]: f["value"] for f in final["embeds"][0]["fields"]}
-    assert fields["Articles"] == "2"
-    assert fields["Passages"] == str(engine.stats().passages)
-    assert "all-MiniLM-L6-v2" in fields["Model"]
-    assert "<t:" in fields["Index built"]
+    embed = final["embeds"][0]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Articles"] == "2" and fields["Published"] == "17 May 2025\n1 undated"
+    assert visible_text(fields["Outlets"]) == "Reuters (unverified): 1\nUnattributed source: 1"
+    assert re.fullmatch(r"<t:\d+:R>", fields["Updated"])
+    assert engine.stats().generation not in json.dumps(final) and "gen-" not in json.dumps(final)
+    assert "Passages" not in fields and embed["footer"]["text"] == "Search model: all-MiniLM-L6-v2"
 
 
 def test_everyone_in_a_question_pings_nobody(h):
-    """A question with @everyone and a role mention is answered; no request could ping (the fake checks)."""
+    """A question with @everyone and a role mention is answered and shown as typed; no request could ping."""
     t0 = h.now()
-    rec = h.slash("ask", {"question": "@everyone <@&123> does russia want ukraine to be neutral?"})
+    question = "@everyone <@&123> does russia want ukraine to be neutral?"
+    final = h.wait_final(h.slash("ask", {"question": question}), timeout=20)
+    assert final["embeds"] and reader_text(final["content"]) == f"Q: {question}"
+    assert "@everyone" not in final["content"] and "<@&" not in final["content"]
+    h.assert_clean(since=t0)  # the fake refuses any message that could ping
+
+
+def test_a_question_full_of_markup_shows_as_typed_in_the_public_answer(h):
+    """Bold, a masked link, a spoiler, code and a heading in the question: the channel sees them as typed, inert."""
+    t0 = h.now()
+    question = "# **Did** [Russia](https://evil.example) demand ||neutrality|| `now` ~~or~~ __later__?"
+    final = h.wait_final(h.slash("ask", {"question": question}), timeout=20)
+    assert not final["ephemeral"] and reader_text(final["content"]) == f"Q: {question}"
+    assert live_markup(final["content"], bold=True) == [] and links(final["content"]) == []
+    h.assert_clean(since=t0)
+
+
+def test_a_since_date_is_shown_with_the_question(h):
+    """/ask with since: the public answer says the question and that only articles from that date on were searched."""
+    t0 = h.now()
+    options = {"question": "Does Moscow insist that Kyiv stay neutral?", "since": "2025-05-01"}
+    final = h.wait_final(h.slash("ask", options), timeout=20)
+    assert (
+        reader_text(final["content"]) == "Q: Does Moscow insist that Kyiv stay neutral? *(articles from 1 May 2025 on)*"
+    )
+    h.assert_clean(since=t0)
+
+
+def test_no_discord_message_shows_a_raw_score_and_every_reply_wears_the_neutral_colour(h):
+    """After answers, More sources, /sources and /about: no 'relevance 0.' anywhere; colours neutral or amber."""
+    t0, before = h.now(), set(h.fake.messages)
+    rec = h.slash("ask", {"question": "What did the Russians propose at the talks?"})
     final = h.wait_final(rec, timeout=20)
-    assert final["embeds"]
-    assert "@everyone" not in embed_text(final)
+    h.wait_final(h.click(rec, buttons(final)["More sources"]["custom_id"]), timeout=10)
+    for command in ("sources", "about"):
+        h.wait_final(h.slash(command), timeout=10)
+    h.wait_final(h.slash("ask", {"question": "who won the football yesterday?"}), timeout=20)
+    sent = [m for mid, m in h.fake.messages.items() if mid not in before and m.get("embeds")]
+    assert len(sent) >= 5
+    for message in sent:
+        assert "relevance" not in json.dumps(message, ensure_ascii=False), message
+        assert {e.get("color") for e in message["embeds"]} <= {ACCENT.value, LIKELY.value}, message
     h.assert_clean(since=t0)
 
 
@@ -132,9 +197,9 @@ def test_the_cooldown_answers_a_rapid_second_ask(bot_env, monkeypatch):
     member = h.member(name="eager")
     first = h.slash("ask", {"question": "does russia want ukraine to be neutral?"}, member=member)
     second = h.slash("ask", {"question": "and what about crimea?"}, member=member)
-    assert h.wait_final(first, timeout=20)["embeds"][0]["title"] != "Nothing relevant"
+    assert "author" in h.wait_final(first, timeout=20)["embeds"][0]  # an answer, cited
     refused = h.wait_final(second, timeout=10)
-    assert refused["ephemeral"] and "wait" in embed_text(refused)
+    assert refused["ephemeral"] and "asking quickly" in embed_text(refused) and "ask again <t:" in embed_text(refused)
     other = h.slash("ask", {"question": "and what about crimea?"}, member=h.member(name="patient"))
     assert not h.wait_final(other, timeout=20)["ephemeral"]
     h.assert_clean(since=t0)

@@ -60,4 +60,5 @@ def test_a_healthy_start_says_who_the_bot_is_and_that_it_is_ready(tmp_path, embe
             harness.close()
     text = caplog.text
     assert "connected to Discord as talksbot" in text and "in 1 server" in text
-    assert "synced 5 commands to guild" in text and "ready to answer from 2 articles" in text
+    # Six commands: the five slash commands and the Find sources message command.
+    assert "synced 6 commands to guild" in text and "ready to answer from 2 articles" in text

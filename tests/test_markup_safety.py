@@ -16,19 +16,21 @@ from discord_markdown import links, live_markup, plain_quote, visible_text
 from fakediscord.openapi import embed_problems
 
 from bot.attribution import attribute
+from bot.render_answers import render_more_sources
 from bot.render_discord import (
     escape,
+    render_about_embed,
     render_added_article_embed,
-    render_alternatives_embeds,
     render_answer_embed,
     render_error_embed,
+    render_question,
     render_reindex_embed,
     render_sources_page,
 )
 from bot.render_text import render_answer_text
-from bot.service import AddedArticle
+from bot.service import AddedArticle, Coverage
 from index import MAX_URL_CHARS, DocumentError, link_site, parse_article, safe_url
-from index.models import Answer, DocumentInfo, Hit, SkippedFile, SyncReport
+from index.models import Answer, DocumentInfo, Hit, IndexStats, SkippedFile, SyncReport
 
 # Text that Discord would turn into a link, formatting, a ping or a layout change if left as it is.
 ATTACKS = {
@@ -179,22 +181,24 @@ def test_an_article_url_is_parsed_and_encoded_when_it_is_loaded():
             "Bosphorus Daily (unverified; link to evil.example)",
         ),
         ("Reuters", "http://192.0.2.1:8080/x", "Reuters (unverified; link to 192.0.2.1)"),  # an address names no outlet
-        ("unknown", "", "unknown"),
-        ("unknown", "https://apnews.com/article/x", "unknown (link to apnews.com)"),
+        ("unknown", "", "Unattributed source"),
+        ("Unknown", "", "Unattributed source"),
+        ("", "", "Unattributed source"),
+        ("unknown", "https://apnews.com/article/x", "Unattributed source (link to apnews.com)"),
     ],
 )
 def test_the_outlet_is_shown_as_verified_only_when_its_link_leads_to_its_own_site(source, url, shown):
     """attribute(): the outlet named in front matter is vouched for only by a link to that outlet's site."""
     source_line = attribute(doc(source=source, url=url, author=""))
     assert source_line.outlet_label == shown
-    assert source_line.line() == f"undated · {shown}"
+    assert source_line.citation() == f"{shown}, no date"
 
 
 def test_both_faces_show_the_same_checked_attribution():
     """The terminal and Discord show the outlet with the link's real site when they disagree, and the same link."""
     info = doc(url="https://reuters.com.evil.example/login)[x](y)", published=dt.date(2025, 5, 17))
     answer = Answer("q", hit("Some words here.", (0, 16), info))
-    line = "2025-05-17 · Reuters (unverified; link to evil.example) · Tom Balmforth"
+    line = "Tom Balmforth · Reuters (unverified; link to evil.example), 17 May 2025"
     assert render_answer_embed(answer).author.name == line
     text = render_answer_text(answer)
     assert f"— {line}" in text and "  https://reuters.com.evil.example/login%29%5Bx%5D%28y%29" in text
@@ -234,6 +238,14 @@ def test_every_builder_stays_within_discords_limits_whatever_the_metadata_holds(
         hits = [Hit(info, quote, 0, len(quote), 0.5, highlight, tuple(infos)) for info in infos]
         answer = Answer("q", hits[0], alternatives=tuple(hits[1:6]))
         nothing = Answer("q", None)
+        coverage = Coverage(
+            articles=rng.randint(0, 10**6),
+            first=rng.choice([None, dt.date(2025, 5, 17)]),
+            last=rng.choice([None, dt.date(2025, 6, 2)]),
+            undated=rng.randint(0, 10),
+            outlets=tuple((attribute(info).outlet_label, rng.randint(1, 9)) for info in infos),
+            updated=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        )
         report = SyncReport(
             skipped=[SkippedFile(rng.choice(ODD_TEXT), rng.choice(ODD_TEXT)) for _ in range(rng.randint(0, 30))],
             notes=[rng.choice(ODD_TEXT) for _ in range(rng.randint(0, 30))],
@@ -242,8 +254,9 @@ def test_every_builder_stays_within_discords_limits_whatever_the_metadata_holds(
         )
         messages = [
             [render_answer_embed(answer)],
-            [render_answer_embed(nothing)],
-            render_alternatives_embeds(answer),
+            [render_answer_embed(nothing, coverage=coverage)],
+            [render_more_sources(answer)],
+            [render_about_embed(coverage, IndexStats(2, 21, "g", coverage.updated, rng.choice(ODD_TEXT) or "m"))],
             [render_sources_page([(info, 3) for info in infos], page)[0] for page in (0, 1)],
             [render_reindex_embed(report)],
             [
@@ -268,6 +281,17 @@ def test_every_builder_stays_within_discords_limits_whatever_the_metadata_holds(
             for d in dicts:
                 assert len(d.get("url", "")) <= MAX_URL_CHARS
                 assert all(len(f["value"]) <= 1_024 and f["value"].strip() for f in d.get("fields", []))
+        assert 0 < len(render_question(rng.choice(ODD_TEXT) * rng.randint(1, 3))) <= 2_000
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_a_question_full_of_markup_shows_as_typed_above_the_answer(name):
+    """The question in the public answer's content: every attack reads as typed (spaces folded), nothing is live."""
+    question = ATTACKS[name]
+    content = render_question(question)
+    assert content.startswith("**Q:** ")
+    assert visible_text(content.removeprefix("**Q:** ")) == " ".join(question.split())
+    assert live_markup(content, bold=True) == [], content
 
 
 def test_safe_url_and_link_site_never_raise():

@@ -140,7 +140,7 @@ def test_add_article_makes_it_answerable_in_the_next_ask(admin_bot):
     assert saved.read_text(encoding="utf-8") == ROUND_TWO
     answer = h.wait_final(h.slash("ask", {"question": QUESTION}), timeout=20)
     assert "six thousand" in plain_quote(answer["embeds"][0]["description"])
-    assert answer["embeds"][0]["author"]["name"] == "2025-06-02 · Test Wire (unverified) · Jane Tester"
+    assert answer["embeds"][0]["author"]["name"] == "Jane Tester · Test Wire (unverified), 2 June 2025"
     again = h.wait_final(h.slash("add-article", {"file": attachment}, member=admin(h)), timeout=20)
     assert "already exists" in embed_text(again) and "overwrite" in embed_text(again)
     h.assert_clean(since=t0)

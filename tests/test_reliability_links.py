@@ -136,7 +136,7 @@ def test_an_upload_claiming_an_outlet_its_link_does_not_confirm_is_shown_unverif
     final = h.wait_final(h.slash("ask", {"question": f"What did the delegation from Spoofland{len(url)} agree?"}), 30)
     embed = final["embeds"][0]
     assert fact in plain_quote(embed["description"])
-    assert embed["author"]["name"] == f"2025-06-06 · {shown}"
+    assert embed["author"]["name"] == f"{shown}, 6 June 2025"
     (docs / name).unlink()
     h.assert_clean(since=t0)
 

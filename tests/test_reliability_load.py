@@ -139,7 +139,7 @@ def check_burst(h: DiscordHarness, engine: Engine, result: dict) -> None:
         latencies.append(rec.ack_latency)
         text = embed_text(final)
         if final["ephemeral"]:
-            assert "wait" in text and "asking quickly" in text, text
+            assert "asking quickly" in text and "ask again <t:" in text, text
             waited[user] += 1
         else:
             answered[user] += 1

@@ -41,9 +41,9 @@ def ask(h: DiscordHarness, guild_id: int, question: str) -> tuple[InteractionRec
 
 
 def quote_of(final: dict) -> str:
-    """The quoted passage of an answer, or '' for 'Nothing relevant' and private replies."""
+    """The quoted passage of an answer, or '' for 'nothing relevant' (no article cited) and private replies."""
     embeds = final.get("embeds") or []
-    if final.get("ephemeral") or not embeds or embeds[0].get("title") == "Nothing relevant":
+    if final.get("ephemeral") or not embeds or "author" not in embeds[0]:
         return ""
     return plain_quote(embeds[0]["description"])
 

@@ -25,7 +25,7 @@ def test_sources_pages_through_many_articles(tmp_path, embedder):
         rec = h.slash("sources", member=asker)
         first = h.wait_final(rec, timeout=20)
         text = embed_text(first)
-        assert "Indexed articles (25)" in text and "page 1 of 3" in text
+        assert "Articles I answer from (25)" in text and "page 1 of 3" in text
         assert "Article number 24" in text and "Article number 14" not in text  # newest first, ten per page
         buttons = {c["label"]: c for row in first["components"] for c in row["components"]}
         assert buttons["Previous"].get("disabled") and not buttons["Next"].get("disabled")

@@ -1,9 +1,8 @@
-"""/ask: the most relevant passage, quoted, with its source; a button for more sources."""
+"""/ask: the question, then the most relevant passage quoted with its source; 👍 / 👎 and More sources under it."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -15,17 +14,15 @@ from discord.ext import commands
 
 from index import MAX_QUESTION_CHARS, Answer, InvalidQuestion, clean_question
 
-from ..errors import reply_error, user_message
-from ..render_discord import render_alternatives_embeds, render_answer_embed
-from ..service import Service
+from ..buttons import answer_view
+from ..render_discord import render_answer_embed, render_question
+from ..service import Coverage, Service
 from ..settings import Settings
 
 if TYPE_CHECKING:
     from ..client import TalksBot
 
 log = logging.getLogger(__name__)
-
-MORE_SOURCES_TIMEOUT = 600.0
 
 
 class PerUserCooldown:
@@ -56,37 +53,6 @@ def parse_since(value: str | None) -> dt.date | None:
         raise InvalidQuestion(f"since: must be a date like 2025-06-01, not {value.strip()[:40]!r}.") from None
 
 
-class MoreSourcesView(discord.ui.View):
-    """A 'More sources' button that shows the next best passages privately to whoever clicks."""
-
-    def __init__(self, answer: Answer) -> None:
-        super().__init__(timeout=MORE_SOURCES_TIMEOUT)
-        self.answer = answer
-        self.message: discord.WebhookMessage | None = None
-
-    @discord.ui.button(label="More sources", style=discord.ButtonStyle.secondary, emoji="📰")
-    async def more(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        """Send the alternatives as an ephemeral reply."""
-        embeds = render_alternatives_embeds(self.answer)
-        await interaction.response.send_message(
-            content=None if embeds else "No other relevant passages.", embeds=embeds, ephemeral=True
-        )
-
-    async def on_timeout(self) -> None:
-        """Remove the button once it stops working, so nobody clicks a dead one."""
-        if self.message is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(view=None)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item) -> None:
-        """Same policy as commands: a sentence for the user, a traceback in the log."""
-        message = user_message(error)
-        if message is None:
-            log.error("unexpected error in the More sources button", exc_info=error)
-            message = "Sorry, something went wrong on my side."
-        await reply_error(interaction, message)
-
-
 class AskCog(commands.Cog):
     """Questions and answers."""
 
@@ -115,16 +81,19 @@ class AskCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         await self.service.wait_ready()
 
-        def work() -> tuple[Answer, int]:
-            return self.service.answer(question, since=since_date), self.service.stats().documents
+        def work() -> tuple[Answer, Coverage | None, str]:
+            answer = self.service.answer(question, since=since_date)
+            # On record before it is sent, so its buttons work from the first click, after restarts too.
+            answer_id = self.service.record_answer(answer, kind="ask")
+            # Only "nothing relevant" says what the bot covers.
+            return answer, self.service.coverage() if answer.hit is None else None, answer_id
 
-        answer, documents = await asyncio.to_thread(work)
-        embed = render_answer_embed(answer, documents=documents)
-        if answer.alternatives:
-            view = MoreSourcesView(answer)
-            view.message = await interaction.followup.send(embed=embed, view=view, wait=True)
-        else:
-            await interaction.followup.send(embed=embed)
+        answer, coverage, answer_id = await asyncio.to_thread(work)
+        await interaction.followup.send(
+            content=render_question(question, since=since_date),  # the channel sees what was asked
+            embed=render_answer_embed(answer, coverage=coverage),
+            view=answer_view(answer_id, more=bool(answer.alternatives)),
+        )
 
 
 async def setup(bot: TalksBot) -> None:

@@ -76,7 +76,7 @@ class InfoCog(commands.Cog):
 
     @app_commands.command(name="sources", description="List the articles I answer from.")
     async def sources(self, interaction: discord.Interaction) -> None:
-        """Title, outlet, date and passage count of every indexed article, ten per page."""
+        """Every indexed article, titled, linked and cited, ten per page."""
         self.service.check_ready()
         await interaction.response.defer(thinking=True)
         await self.service.wait_ready()
@@ -90,12 +90,15 @@ class InfoCog(commands.Cog):
 
     @app_commands.command(name="about", description="What this bot is and what it knows.")
     async def about(self, interaction: discord.Interaction) -> None:
-        """The model, article and passage counts, and when the index was built."""
+        """What the bot covers: how many articles, from when, from which outlets, when it was updated."""
         if self.service.starting:
             await interaction.response.send_message(embed=render_about_embed(None, loading=True))
             return
-        stats = await asyncio.to_thread(self.service.stats) if self.service.ready else None
-        await interaction.response.send_message(embed=render_about_embed(stats))
+        if not self.service.ready:
+            await interaction.response.send_message(embed=render_about_embed(None))
+            return
+        coverage, stats = await asyncio.to_thread(lambda: (self.service.coverage(), self.service.stats()))
+        await interaction.response.send_message(embed=render_about_embed(coverage, stats))
 
 
 async def setup(bot: TalksBot) -> None:

@@ -240,8 +240,36 @@ class DiscordHarness:
             Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved_urls
             self._saved_urls = None
 
-    async def _aclose(self) -> None:
-        """Inside the loop: close the client, its heartbeat threads, the fake, leftover tasks, executors."""
+    def restart_client(self, timeout: float = 30.0) -> None:
+        """Stop the bot (as a process exit would) and start a new one from the factory on the same fake.
+
+        What Discord keeps stays: messages the old bot sent (with their buttons), commands,
+        members. The new client logs in, IDENTIFYs afresh and, by default, syncs again.
+        """
+        self.call(self._arestart(), timeout)
+
+    async def _arestart(self) -> None:
+        """Inside the loop: close the client and its heartbeat threads, then start a new one and await READY."""
+        if self.client is None:
+            raise RuntimeError("a standalone harness has no client to restart")
+        await self._stop_client()
+        identified, synced = self.fake.identify_count, len(self.fake.sync_log)
+        self.client = self._make_client()
+        self._client_task = asyncio.create_task(self.client.start(self.client_token), name="fakediscord-client")
+        await self._race(
+            self.fake.wait_until(
+                lambda: self.fake.identify_count > identified and self.fake.gateway.serving(self.fake.guild_id),
+                self.ready_timeout,
+                "a new gateway session",
+            ),
+            "gateway READY after the restart",
+        )
+        await self._race(self.client.wait_until_ready(), "client ready (on_ready) after the restart")
+        if self.wait_for_sync:
+            await self._race(self.fake.wait_for_sync(self.ready_timeout, count=synced + 1), "command sync")
+
+    async def _stop_client(self) -> None:
+        """Close the client, wait for its task, and stop its heartbeat threads."""
         if self.client is not None:
             try:
                 await asyncio.wait_for(self.client.close(), 10)
@@ -260,6 +288,10 @@ class DiscordHarness:
             if isinstance(t, KeepAliveHandler) and t.ws.loop is self.loop:
                 t.stop()
                 await asyncio.to_thread(t.join, 5)
+
+    async def _aclose(self) -> None:
+        """Inside the loop: close the client, its heartbeat threads, the fake, leftover tasks, executors."""
+        await self._stop_client()
         if self._probe_task is not None:
             self._probe_task.cancel()
             await asyncio.gather(self._probe_task, return_exceptions=True)
@@ -347,6 +379,36 @@ class DiscordHarness:
             ),
             timeout,
         )
+
+    def post_message(
+        self,
+        content: str = "",
+        *,
+        author: dict[str, Any] | None = None,
+        channel_id: int | None = None,
+        attachments: Iterable[dict[str, Any]] = (),
+        embeds: Iterable[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """A member posts a message (``fake.post_message``); returns the stored message."""
+        return self.run(
+            self.fake.post_message,
+            content,
+            author=author,
+            channel_id=channel_id,
+            attachments=attachments,
+            embeds=embeds,
+        )
+
+    def message_command(
+        self,
+        name: str,
+        message: dict[str, Any] | int,
+        *,
+        member: dict[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> InteractionRecord:
+        """Run the message command ``name`` (Apps menu) on ``message``; returns at once with the record."""
+        return self.call(self.fake.message_command(name, message, member=member), timeout)
 
     def autocomplete(
         self,

@@ -316,6 +316,40 @@ class InteractionDriver:
             payload, kind="slash", name=label, custom_id=None, wait_connected=wait_connected
         )
 
+    async def message_command(
+        self,
+        name: str,
+        message: dict[str, Any] | int,
+        *,
+        member: dict[str, Any] | None = None,
+        locale: str = "en-US",
+    ) -> InteractionRecord:
+        """Run a message command (Apps -> ``name``) on a message: APPLICATION_COMMAND with data.type 3.
+
+        ``message`` is a message the fake holds (from ``post_message``, or one the bot sent). As
+        Discord does, the interaction carries the message whole in ``data.resolved.messages``,
+        content included: the bot needs no message-content intent to read it.
+        """
+        mid = int(message["id"] if isinstance(message, dict) else message)
+        msg = self.messages.get(mid)
+        if msg is None or mid in self.deleted_message_ids:
+            raise ValueError(f"no live message {mid}: a user cannot open its Apps menu")
+        channel_id = int(msg["channel_id"])
+        channel = self._channel(channel_id)
+        guild_id = int(channel["guild_id"]) if channel and "guild_id" in channel else None
+        cmd, scope = self.find_command(name, 3, guild_id)
+        data: dict[str, Any] = {
+            "id": cmd["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(mid),
+            "resolved": {"messages": {str(mid): copy.deepcopy(msg)}},
+        }
+        if scope is not None:
+            data["guild_id"] = str(scope)
+        payload = self._interaction_base(2, data, member, channel_id, locale)
+        return await self._dispatch_interaction(payload, kind="message_command", name=name, custom_id=None)
+
     async def autocomplete(
         self,
         name: str,

@@ -492,6 +492,53 @@ class FakeDiscord(InteractionDriver):
             att["ephemeral"] = True  # slash-command uploads are ephemeral attachments
         return att
 
+    def post_message(
+        self,
+        content: str = "",
+        *,
+        author: dict[str, Any] | None = None,
+        channel_id: int | None = None,
+        attachments: Iterable[dict[str, Any]] = (),
+        embeds: Iterable[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """A member posts a message in a channel (default: the first guild's text channel); returns it.
+
+        It is stored as Discord stores it (a MessageResponse: ``mentions`` and ``mention_roles``
+        worked out from the content as Discord does, ``mention_everyone`` for @everyone/@here)
+        and checked against the spec like the fake's own replies. The bot has no message intent,
+        so nothing is dispatched: a message command (``message_command``) is how the bot sees it.
+        """
+        member = author or self.default_member
+        cid = channel_id or self.channel_id
+        if self._channel(cid) is None:
+            raise ValueError(f"unknown channel {cid}")
+        mid = self.snowflake()
+        user_ids = dict.fromkeys(int(m) for m in re.findall(r"<@!?(\d+)>", content))
+        msg: dict[str, Any] = {
+            "type": 0,
+            "content": content,
+            "mentions": [copy.deepcopy(self.members[u]["user"]) for u in user_ids if u in self.members],
+            "mention_roles": list(dict.fromkeys(re.findall(r"<@&(\d+)>", content))),
+            "attachments": [copy.deepcopy(a) for a in attachments],
+            "embeds": [copy.deepcopy(e) for e in embeds],
+            "timestamp": iso_now(),
+            "edited_timestamp": None,
+            "flags": 0,
+            "components": [],
+            "id": str(mid),
+            "channel_id": str(cid),
+            "author": copy.deepcopy(member["user"]),
+            "pinned": False,
+            "mention_everyone": bool(re.search(r"@(everyone|here)\b", content)),
+            "tts": False,
+        }
+        problems = self.spec.validate_component("MessageResponse", msg)
+        if problems:
+            self.response_violations.append(Violation("member message", problems, msg))
+        self.messages[mid] = msg
+        self.channel_messages.setdefault(cid, []).append(mid)
+        return copy.deepcopy(msg)
+
     # ================================================================ messages
     def interaction_message_ids(self, rec: InteractionRecord) -> list[int]:
         """Ids of messages this interaction created or responded on, oldest first."""
@@ -789,6 +836,12 @@ class FakeDiscord(InteractionDriver):
         }
         if rec.payload["type"] == 3:
             meta["interacted_message_id"] = rec.payload["message"]["id"]
+        if rec.payload["type"] == 2 and rec.payload["data"].get("target_id"):
+            target = rec.payload["data"]["target_id"]
+            if rec.payload["data"].get("type") == 3:
+                meta["target_message_id"] = target
+            else:  # a user command
+                meta["target_user"] = copy.deepcopy(rec.payload["data"]["resolved"]["users"][target])
         if rec.original_message_id is not None:
             meta["original_response_message_id"] = str(rec.original_message_id)
         if rec.payload["type"] == 5 and rec.parent is not None:
@@ -995,7 +1048,8 @@ class FakeDiscord(InteractionDriver):
             "guild_id": rec.payload.get("guild_id", str(self.guild_id)),
         }
         result: dict[str, Any] = {"interaction": interaction}
-        msg_type = 20 if itype == 2 else 0
+        # Discord's message types: 20 answers a slash command, 23 a user or message command (Apps menu).
+        msg_type = (23 if rec.payload["data"].get("type") in (2, 3) else 20) if itype == 2 else 0
         if cb_type == 4:
             msg = self._new_message(
                 data or {},
@@ -1304,6 +1358,8 @@ def _command_list_problems(items: list[Any]) -> list[str]:
         seen.add(key)
         if t == 1:
             problems += _chat_input_problems(c, f"[{i}]")
+        elif t in (2, 3):
+            problems += _context_menu_problems(c, f"[{i}]")
     if sum(1 for c in items if isinstance(c, dict) and (c.get("type") or 1) == 1) > 100:
         problems.append("more than 100 chat-input commands")
     return problems
@@ -1346,6 +1402,20 @@ def _chat_input_problems(c: dict[str, Any], where: str) -> list[str]:
             problems.append(f"{w}.choices: more than 25")
         if o.get("choices") and o.get("autocomplete"):
             problems.append(f"{w}: choices and autocomplete are mutually exclusive")
+    return problems
+
+
+def _context_menu_problems(c: dict[str, Any], where: str) -> list[str]:
+    """A user or message command (Apps menu): a 1-32 character name (spaces and capitals allowed),
+    an empty description, no options."""
+    problems: list[str] = []
+    name = c.get("name", "")
+    if not 1 <= len(name) <= 32 or name != name.strip():
+        problems.append(f"{where}.name: {name!r} must be 1-32 characters without leading or trailing spaces")
+    if c.get("description"):
+        problems.append(f"{where}.description: user and message commands take an empty description")
+    if c.get("options"):
+        problems.append(f"{where}.options: user and message commands take no options")
     return problems
 
 
