@@ -142,7 +142,8 @@ class _Candidate:
     sentence_scores: np.ndarray
     lexical: float = 0.0
     score: float = 0.0
-    best_sentence: int = 0
+    # The sentence that answers (-1: not worked out yet; only anchors and quoted passages need it).
+    best_sentence: int = -1
     # The part of the score that is not similarity (dates, answer shape, ...): a re-ranker keeps it.
     bonus: float = 0.0
 
@@ -343,8 +344,6 @@ class Searcher:
     def _group(self, asked: _Asked, ranked: list[_Candidate], wanted: int) -> list[Hit]:
         """The best hit and alternatives; passages carrying the same fact fold into 'also reported by'."""
         cfg = self.config
-        for cand in ranked:
-            cand.best_sentence = _best_sentence_index(asked.words, cand)
         groups: list[_Group] = []
         quoted: dict[int, _Group] = {}  # passage id -> the group quoting it
         for cand in ranked:
@@ -352,7 +351,8 @@ class Searcher:
             if owner is not None:
                 owner.members.append(cand)  # credited even below the threshold: it was retrieved for this question
             elif len(groups) <= wanted and cand.score >= cfg.min_score:
-                lead = self._lead(asked, cand, ranked)
+                _answering_sentence(asked, cand)  # an anchor: its sentence decides what else says the same
+                lead = _answering_sentence(asked, self._lead(asked, cand, ranked))
                 if lead.passage.id in quoted:  # its original is quoted already: credit it there
                     quoted[lead.passage.id].members.append(cand)
                     continue
@@ -484,6 +484,13 @@ class Searcher:
 # 0.909, seed unchanged at 0.925) and stayed there to 0.3; 0.2 is the middle of that plateau.
 _LENGTH_WEIGHT = 0.2
 _FULL_LENGTH_WORDS = 20
+
+
+def _answering_sentence(asked: _Asked, cand: _Candidate) -> _Candidate:
+    """``cand`` with its best sentence worked out (once)."""
+    if cand.best_sentence < 0:
+        cand.best_sentence = _best_sentence_index(asked.words, cand)
+    return cand
 
 
 def _best_sentence_index(words: set[str], cand: _Candidate) -> int:
