@@ -31,6 +31,15 @@ BAD_VALUES = {
     "MIN_SCORE": ["nan", "inf", "-0.1", "2", "high"],
     "WATCH_DOCUMENTS": ["maybe", "2"],
     "LOG_LEVEL": ["LOUD"],
+    # The settings of issues 12, 13 and 14 joined the same table when they were merged.
+    "FEED_POLL_MINUTES": ["nan", "inf", "0", "-5", "0.01", "1e6", "hourly"],
+    "FETCH_TIMEOUT_SECONDS": ["nan", "inf", "0", "0.5", "3600", "soon"],
+    "FEED_MIN_SIMILARITY": ["nan", "-0.1", "1.5", "close"],
+    "ANNOUNCE_CHANNEL_ID": ["-1", "1.5", "nan", "channel"],
+    "ALLOW_PRIVATE_URLS": ["sometimes"],
+    "CONFIDENT_SCORE": ["nan", "inf", "2", "sure"],
+    "RERANK_WEIGHT": ["nan", "-0.5", "1.5", "half"],
+    "FEEDBACK_DB": ["votes\x00.sqlite3"],
 }
 
 
