@@ -176,12 +176,14 @@ class Provenance:
         Pairs that cannot reach ``cut`` (default: the alignment cut) are not scored: -inf when none can.
         """
         cut = self.cut if cut is None else cut
+        cosines = other.sentence_embeddings @ passage.sentence_embeddings[sentence]
+        # Words can add at most word_weight: when no cosine can reach the cut, no sentence needs reading.
+        if not cosines.size or float(cosines.max()) + self.word_weight < cut:
+            return -np.inf, 0
         mine = self.sentences(passage)[sentence]
         theirs = self.sentences(other)
-        cosines = other.sentence_embeddings @ passage.sentence_embeddings[sentence]
         best, best_index = -np.inf, 0
         for j, (cosine, their) in enumerate(zip(cosines, theirs, strict=False)):
-            # Words can add at most word_weight: skip pairs that cannot reach the cut anyway.
             if cosine + self.word_weight < cut or mine.contradicts(their):
                 continue
             value = float(cosine) + self.word_weight * _dice(mine.words, their.words)
