@@ -28,6 +28,7 @@ sentence with a counterpart aligned at 0.62 or more with its best match, every s
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -38,7 +39,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from .models import DocumentInfo
-from .questions import STOPWORDS, months_named, ordinals_named
+from .questions import STOPWORDS, months_in, ordinals_in
 from .store.contract import PassageIndex, StoredPassage
 
 __all__ = [
@@ -78,9 +79,16 @@ def attribution_rank(info: DocumentInfo) -> tuple[int, int]:
 
 def fact_words(text: str) -> frozenset[str]:
     """The words that carry a sentence's facts: no stopwords, stems of five letters, numbers whole."""
-    numbers = {n.replace(",", "") for n in _NUMBER.findall(text)}
-    words = {w[:_STEM] for w in _WORD.findall(text.casefold()) if not w.isdigit() and w not in STOPWORDS and len(w) > 1}
-    return frozenset(words | numbers)
+    return _fact_words(_WORD.findall(text.casefold()), _numbers(text))
+
+
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(n.replace(",", "") for n in _NUMBER.findall(text))
+
+
+def _fact_words(words: list[str], numbers: frozenset[str]) -> frozenset[str]:
+    stems = {w[:_STEM] for w in words if not w.isdigit() and w not in STOPWORDS and len(w) > 1}
+    return frozenset(stems | numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +100,20 @@ class _Sentence:
 
     @classmethod
     def read(cls, text: str) -> _Sentence:
+        lowered = text.casefold()
+        words = _WORD.findall(lowered)  # split once, read four ways
+        numbers = _numbers(text)
         return cls(
-            words=fact_words(text),
-            numbers=frozenset(n.replace(",", "") for n in _NUMBER.findall(text)),
-            ordinals=ordinals_named(text),
-            months=months_named(text),
+            words=_fact_words(words, numbers),
+            numbers=numbers,
+            ordinals=ordinals_in(words),
+            months=months_in(lowered, words),
         )
+
+    @property
+    def specific(self) -> bool:
+        """Names a number, a round or a month: only then can another sentence contradict it."""
+        return bool(self.numbers or self.ordinals or self.months)
 
     def contradicts(self, other: _Sentence) -> bool:
         """Both name numbers (or rounds, or months) and none is shared: different facts."""
@@ -111,6 +127,30 @@ def _dice(a: frozenset[str], b: frozenset[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
+class _LazySentences:
+    """One passage's sentences, each read when first needed: most alignments look at one or two.
+
+    Holds the passage's text and spans, not the passage: its vectors would make the cache ten times larger.
+    """
+
+    __slots__ = ("_read", "_spans", "_text")
+
+    def __init__(self, passage: StoredPassage) -> None:
+        self._text = passage.text
+        self._spans = passage.sentences or ((0, len(passage.text)),)
+        self._read: list[_Sentence | None] = [None] * len(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+    def __getitem__(self, index: int) -> _Sentence:
+        sentence = self._read[index]
+        if sentence is None:  # two threads may both read it: the same value, no lock needed
+            start, end = self._spans[index]
+            sentence = self._read[index] = _Sentence.read(self._text[start:end])
+        return sentence
+
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -122,6 +162,11 @@ class _Bounded(Generic[K, V]):
         self._size = size
         self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
+
+    def peek(self, key: K) -> V | None:
+        """The cached value, or None; computes nothing."""
+        with self._lock:
+            return self._items.get(key)
 
     def get(self, key: K, make: Callable[[], V]) -> V:
         with self._lock:
@@ -153,20 +198,19 @@ class Provenance:
         self.story_cut = story_cut
         self.word_weight = word_weight
         self.story_share = story_share
-        self._sentences: _Bounded[int, tuple[_Sentence, ...]] = _Bounded(20_000)
+        self._sentences: _Bounded[int, _LazySentences] = _Bounded(20_000)
         self._documents: _Bounded[str, tuple[StoredPassage, ...]] = _Bounded(256)
         self._stories: _Bounded[tuple[str, str], bool] = _Bounded(20_000)
 
     # ----- sentences
 
     def sentences(self, passage: StoredPassage) -> tuple[_Sentence, ...]:
-        """Each sentence's words and specifics, in the order of its vectors (read once per passage)."""
+        """Each sentence's words and specifics, in the order of its vectors (each read once per passage)."""
+        lazy = self._lazy(passage)
+        return tuple(lazy[i] for i in range(len(lazy)))
 
-        def read() -> tuple[_Sentence, ...]:
-            spans = passage.sentences or ((0, len(passage.text)),)
-            return tuple(_Sentence.read(passage.text[s:e]) for s, e in spans)
-
-        return self._sentences.get(passage.id, read)
+    def _lazy(self, passage: StoredPassage) -> _LazySentences:
+        return self._sentences.get(passage.id, lambda: _LazySentences(passage))
 
     def align(
         self, passage: StoredPassage, sentence: int, other: StoredPassage, *, cut: float | None = None
@@ -175,20 +219,39 @@ class Provenance:
 
         Pairs that cannot reach ``cut`` (default: the alignment cut) are not scored: -inf when none can.
         """
-        cut = self.cut if cut is None else cut
+        return self._align(passage, sentence, other, self.cut if cut is None else cut, first=False)
+
+    def reaches(self, passage: StoredPassage, sentence: int, other: StoredPassage, cut: float) -> bool:
+        """``align(...)[0] >= cut``, stopping at the first sentence of ``other`` that reaches it."""
+        return self._align(passage, sentence, other, cut, first=True)[0] >= cut
+
+    def _align(
+        self, passage: StoredPassage, sentence: int, other: StoredPassage, cut: float, *, first: bool
+    ) -> tuple[float, int]:
         cosines = other.sentence_embeddings @ passage.sentence_embeddings[sentence]
         # Words can add at most word_weight: when no cosine can reach the cut, no sentence needs reading.
         if not cosines.size or float(cosines.max()) + self.word_weight < cut:
             return -np.inf, 0
-        mine = self.sentences(passage)[sentence]
-        theirs = self.sentences(other)
+        mine = self._lazy(passage)[sentence]
+        theirs = self._lazy(other)
+        count = min(len(cosines), len(theirs))
         best, best_index = -np.inf, 0
-        for j, (cosine, their) in enumerate(zip(cosines, theirs, strict=False)):
-            if cosine + self.word_weight < cut or mine.contradicts(their):
+        # Best cosine first: a sentence whose cosine plus every word cannot beat the best so far ends
+        # the search, so most of ``other``'s sentences are never read (the result is the same).
+        for j in np.argsort(-cosines[:count], kind="stable").tolist():
+            cosine = cosines[j]
+            if cosine + self.word_weight < cut or float(cosine) + self.word_weight < best:
+                break
+            if first and cosine >= cut and not mine.specific:
+                return float(cosine), j  # reaches the cut on its vector alone and nothing can contradict it
+            their = theirs[j]
+            if mine.contradicts(their):
                 continue
             value = float(cosine) + self.word_weight * _dice(mine.words, their.words)
-            if value > best:
+            if value > best or (value == best and j < best_index):
                 best, best_index = value, j
+                if first and best >= cut:
+                    break
         return best, best_index
 
     def aligned(self, passage: StoredPassage, sentence: int, other: StoredPassage) -> int | None:
@@ -215,41 +278,55 @@ class Provenance:
         key = (doc_a, doc_b) if doc_a < doc_b else (doc_b, doc_a)
         return self._stories.get(key, lambda: self._compare(*key))
 
+    def known_story(self, doc_a: str, doc_b: str) -> bool | None:
+        """``same_story`` if it has been worked out already, else None (nothing is compared)."""
+        if doc_a == doc_b:
+            return True
+        return self._stories.peek((doc_a, doc_b) if doc_a < doc_b else (doc_b, doc_a))
+
     def _compare(self, doc_a: str, doc_b: str) -> bool:
         a, b = self.passages_of(doc_a), self.passages_of(doc_b)
         if not a or not b:
             return False
-        matched_a, matched_b = self._matched_passages(a, b)
-        return any(
-            matched >= min(2, len(these)) and matched >= self.story_share * len(these)
-            for these, matched in ((a, matched_a), (b, matched_b))
-        )
+        return self._copies(a, b)
 
-    def _matched_passages(self, a: tuple[StoredPassage, ...], b: tuple[StoredPassage, ...]) -> tuple[int, int]:
-        """How many passages of ``a`` have a sentence aligned in ``b``, and how many of ``b`` in ``a``.
+    def _needed(self, passages: int) -> int:
+        """How many of an article's passages must be aligned for it to be a copy: half, and at least two."""
+        return max(min(2, passages), math.ceil(self.story_share * passages))
+
+    def _copies(self, a: tuple[StoredPassage, ...], b: tuple[StoredPassage, ...]) -> bool:
+        """True when enough passages of ``a`` have a sentence aligned in ``b``, or of ``b`` in ``a``.
 
         The same test as ``aligned`` for every pair of sentences, but the cosines of all pairs come from
         one matrix product and only the pairs that can reach the cut are looked at word by word: two
-        articles of 15 passages are 2,000 sentence pairs, and an answer compares many articles.
+        articles of 15 passages are 2,000 sentence pairs, and an answer compares many articles. It
+        stops as soon as the verdict is known: when too few passages have a pair that can reach the cut,
+        before reading a word; when enough are aligned, at the pair that makes them enough.
         """
+        need_a, need_b = self._needed(len(a)), self._needed(len(b))
         rows_a, vectors_a = self._sentence_rows(a)
         rows_b, vectors_b = self._sentence_rows(b)
         cosines = vectors_a @ vectors_b.T
+        left, right = np.nonzero(cosines + self.word_weight >= self.cut)
+        passage_a, passage_b = rows_a[left, 0], rows_b[right, 0]
+        if len(np.unique(passage_a)) < need_a and len(np.unique(passage_b)) < need_b:
+            return False
         matched_a: set[int] = set()
         matched_b: set[int] = set()
-        for i, j in zip(*np.nonzero(cosines + self.word_weight >= self.cut), strict=True):
-            (pa, sa), (pb, sb) = rows_a[i], rows_b[j]
+        for i, j, pa, pb in zip(left.tolist(), right.tolist(), passage_a.tolist(), passage_b.tolist(), strict=True):
             if pa in matched_a and pb in matched_b:
                 continue
-            mine, theirs = self.sentences(a[pa])[sa], self.sentences(b[pb])[sb]
+            mine, theirs = self._lazy(a[pa])[rows_a[i, 1]], self._lazy(b[pb])[rows_b[j, 1]]
             if mine.contradicts(theirs):
                 continue
             if float(cosines[i, j]) + self.word_weight * _dice(mine.words, theirs.words) >= self.cut:
                 matched_a.add(pa)
                 matched_b.add(pb)
-        return len(matched_a), len(matched_b)
+                if len(matched_a) >= need_a or len(matched_b) >= need_b:
+                    return True
+        return False
 
-    def _sentence_rows(self, passages: tuple[StoredPassage, ...]) -> tuple[list[tuple[int, int]], np.ndarray]:
+    def _sentence_rows(self, passages: tuple[StoredPassage, ...]) -> tuple[np.ndarray, np.ndarray]:
         """(passage, sentence) for every sentence vector of the passages, and the vectors stacked."""
         rows: list[tuple[int, int]] = []
         blocks = []
@@ -258,4 +335,4 @@ class Provenance:
             count = min(len(passage.sentences) or 1, len(passage.sentence_embeddings))
             rows += [(index, s) for s in range(count)]
             blocks.append(passage.sentence_embeddings[:count])
-        return rows, np.vstack(blocks)
+        return np.array(rows, dtype=np.int64).reshape(-1, 2), np.vstack(blocks)

@@ -19,7 +19,9 @@ __all__ = [
     "clean_question",
     "content_words",
     "lexical_query",
+    "months_in",
     "months_named",
+    "ordinals_in",
     "ordinals_named",
     "shows_answer_type",
     "subject_terms",
@@ -115,16 +117,24 @@ _ORDINAL_MEETING = re.compile(
 def months_named(text: str) -> frozenset[int]:
     """Months a text names: {6} for "in June"; "may" only where a date would stand ("in May", "May 16")."""
     lowered = text.casefold()
+    return months_in(lowered, _WORD.findall(lowered))
+
+
+def months_in(lowered: str, words: list[str]) -> frozenset[int]:
+    """``months_named`` for a casefolded text already split into its words (``\\w+``)."""
     return frozenset(
-        _MONTHS[word]
-        for word in _WORD.findall(lowered)
-        if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered))
+        _MONTHS[word] for word in words if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered))
     )
 
 
 def ordinals_named(text: str) -> frozenset[int]:
     """Ordinal numbers a text names, in words or digits: {3} for "the third round" or "3rd"."""
-    return frozenset(_ORDINALS[word] for word in _WORD.findall(text.casefold()) if word in _ORDINALS)
+    return ordinals_in(_WORD.findall(text.casefold()))
+
+
+def ordinals_in(words: list[str]) -> frozenset[int]:
+    """``ordinals_named`` for a casefolded text already split into its words (``\\w+``)."""
+    return frozenset(_ORDINALS[word] for word in words if word in _ORDINALS)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -405,8 +405,9 @@ class Searcher:
             other = cand.passage.document
             if other.id in better or attribution_rank(other) <= rank:
                 continue
-            value, _ = self.provenance.align(anchor.passage, anchor.best_sentence, cand.passage, cut=story_cut)
-            if value >= story_cut:
+            if self.provenance.known_story(doc.id, other.id) is False:
+                continue  # known not to be a copy: whether its passage says the fact cannot matter
+            if self.provenance.reaches(anchor.passage, anchor.best_sentence, cand.passage, story_cut):
                 better[other.id] = other
         for original in sorted(better.values(), key=attribution_rank, reverse=True):
             if self.provenance.same_story(doc.id, original.id):

@@ -273,7 +273,9 @@ class Lexicon:
         """The phrase's frequency in each of these (sorted) passages, 0 where it is absent."""
         _, _, _, start, end = part
         postings = self._ids[start:end]
-        at = np.searchsorted(postings, ids)
+        # In the postings' own type: searchsorted would otherwise convert the whole list (up to a
+        # million ids) to the needles' int64 on every call; ids come from the postings, so they fit.
+        at = np.searchsorted(postings, ids.astype(postings.dtype, copy=False))
         inside = at < len(postings)
         present = np.zeros(len(ids), dtype=bool)
         present[inside] = postings[at[inside]] == ids[inside]
@@ -312,7 +314,7 @@ class Lexicon:
         """A score the k-th best passage reaches for sure: the k-th best full score among the best partials."""
         take = min(len(ids), max(4 * k, _THETA_SAMPLE))
         best = np.argpartition(-partial, take - 1)[:take]
-        full = self._exact(parts, ids[best])
+        full = self._exact(parts, np.sort(ids[best]))  # sorted: searchsorted walks the postings once
         return float(np.sort(full)[-k])
 
     def _best(self, parts: list, ids: np.ndarray, k: int) -> list[tuple[int, float]]:
