@@ -127,21 +127,37 @@ def _dice(a: frozenset[str], b: frozenset[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
+def _dice_bound(a: frozenset[str], held: frozenset[str]) -> float:
+    """The largest ``_dice(a, b)`` of any ``b`` within ``held``: 2h / (|a| + h), h = |a & held|.
+
+    Written as ``_dice`` writes it, so a sentence holding exactly those words gets the same bits.
+    """
+    shared = len(a & held)
+    return 2 * shared / (len(a) + shared) if shared else 0.0
+
+
 class _LazySentences:
     """One passage's sentences, each read when first needed: most alignments look at one or two.
 
     Holds the passage's text and spans, not the passage: its vectors would make the cache ten times larger.
     """
 
-    __slots__ = ("_read", "_spans", "_text")
+    __slots__ = ("_read", "_spans", "_text", "_words")
 
     def __init__(self, passage: StoredPassage) -> None:
         self._text = passage.text
         self._spans = passage.sentences or ((0, len(passage.text)),)
         self._read: list[_Sentence | None] = [None] * len(self._spans)
+        self._words: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self._read)
+
+    def words(self) -> frozenset[str]:
+        """Every sentence's fact words together (reads every sentence, once)."""
+        if self._words is None:
+            self._words = frozenset().union(*(self[i].words for i in range(len(self))))
+        return self._words
 
     def __getitem__(self, index: int) -> _Sentence:
         sentence = self._read[index]
@@ -209,6 +225,10 @@ class Provenance:
         lazy = self._lazy(passage)
         return tuple(lazy[i] for i in range(len(lazy)))
 
+    def words(self, passage: StoredPassage) -> frozenset[str]:
+        """The fact words of every sentence of the passage together."""
+        return self._lazy(passage).words()
+
     def _lazy(self, passage: StoredPassage) -> _LazySentences:
         return self._sentences.get(passage.id, lambda: _LazySentences(passage))
 
@@ -221,29 +241,53 @@ class Provenance:
         """
         return self._align(passage, sentence, other, self.cut if cut is None else cut, first=False)
 
-    def reaches(self, passage: StoredPassage, sentence: int, other: StoredPassage, cut: float) -> bool:
-        """``align(...)[0] >= cut``, stopping at the first sentence of ``other`` that reaches it."""
-        return self._align(passage, sentence, other, cut, first=True)[0] >= cut
+    def reaches(
+        self,
+        passage: StoredPassage,
+        sentence: int,
+        other: StoredPassage,
+        cut: float,
+        *,
+        cosines: np.ndarray | None = None,
+    ) -> bool:
+        """``align(...)[0] >= cut``, stopping at the first sentence of ``other`` that reaches it.
+
+        ``cosines``: ``other``'s sentence vectors times the sentence's, when the caller has them already.
+        """
+        return self._align(passage, sentence, other, cut, first=True, cosines=cosines)[0] >= cut
 
     def _align(
-        self, passage: StoredPassage, sentence: int, other: StoredPassage, cut: float, *, first: bool
+        self,
+        passage: StoredPassage,
+        sentence: int,
+        other: StoredPassage,
+        cut: float,
+        *,
+        first: bool,
+        cosines: np.ndarray | None = None,
     ) -> tuple[float, int]:
-        cosines = other.sentence_embeddings @ passage.sentence_embeddings[sentence]
+        """``align``; below the cut the value only says "does not reach it" (-inf when nothing was scored)."""
+        if cosines is None:
+            cosines = other.sentence_embeddings @ passage.sentence_embeddings[sentence]
+        theirs = self._lazy(other)
+        cosines = cosines[: min(len(cosines), len(theirs))]
         # Words can add at most word_weight: when no cosine can reach the cut, no sentence needs reading.
         if not cosines.size or float(cosines.max()) + self.word_weight < cut:
             return -np.inf, 0
+        order = np.argsort(-cosines, kind="stable").tolist()
         mine = self._lazy(passage)[sentence]
-        theirs = self._lazy(other)
-        count = min(len(cosines), len(theirs))
+        if first and cosines[order[0]] >= cut and not mine.specific:
+            return float(cosines[order[0]]), order[0]  # reaches on its vector alone; nothing can contradict it
+        # What the words can add at most: no sentence of ``other`` shares more of this one's words than
+        # the whole passage does. Usually a few, so most passages end here without a sentence compared.
+        words = self.word_weight * _dice_bound(mine.words, theirs.words())
         best, best_index = -np.inf, 0
-        # Best cosine first: a sentence whose cosine plus every word cannot beat the best so far ends
-        # the search, so most of ``other``'s sentences are never read (the result is the same).
-        for j in np.argsort(-cosines[:count], kind="stable").tolist():
+        # Best cosine first: a sentence whose cosine plus every word it could share cannot reach the
+        # cut, or beat the best so far, ends the search (the result is the same).
+        for j in order:
             cosine = cosines[j]
-            if cosine + self.word_weight < cut or float(cosine) + self.word_weight < best:
+            if cosine + self.word_weight < cut or float(cosine) + words < max(cut, best):
                 break
-            if first and cosine >= cut and not mine.specific:
-                return float(cosine), j  # reaches the cut on its vector alone and nothing can contradict it
             their = theirs[j]
             if mine.contradicts(their):
                 continue

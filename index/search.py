@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -155,6 +156,40 @@ class _Group:
     anchor: _Candidate
     lead: _Candidate
     members: list[_Candidate]
+    # Which of the question's ranked candidates repeat the anchor's fact (``_Pool.repeats``).
+    same_fact: np.ndarray
+
+
+class _Pool:
+    """A question's ranked candidates with their vectors stacked once.
+
+    Grouping compares each anchor's answering sentence with every candidate, two or three anchors a
+    question and sixty candidates each: one matrix product per anchor instead of a product per pair.
+    """
+
+    def __init__(self, ranked: list[_Candidate]) -> None:
+        self.ranked = ranked
+        self.ranks = [attribution_rank(c.passage.document) for c in ranked]
+        self._passages = np.stack([c.passage.embedding for c in ranked])
+        counts = [len(c.passage.sentence_embeddings) for c in ranked]
+        self._sentences = np.vstack([c.passage.sentence_embeddings for c in ranked])
+        self._bounds = np.cumsum([0, *counts])
+
+    def cosines(self, vector: np.ndarray) -> list[np.ndarray]:
+        """Each candidate's sentences' cosines with ``vector``."""
+        every = self._sentences @ vector
+        return [every[start:end] for start, end in itertools.pairwise(self._bounds.tolist())]
+
+    def repeats(self, anchor: _Candidate, config: SearchConfig) -> np.ndarray:
+        """Which candidates repeat the anchor's passage, or its answering sentence, in other words.
+
+        A passage cosine of ``duplicate_similarity``, or a sentence as close as ``fact_similarity``
+        to the anchor's answering sentence. Compared as float64, as single products would be.
+        """
+        passages = (self._passages @ anchor.passage.embedding).astype(np.float64)
+        cosines = self.cosines(anchor.passage.sentence_embeddings[anchor.best_sentence])
+        best = np.array([float(c.max()) if c.size else -np.inf for c in cosines])
+        return (passages >= config.duplicate_similarity) | (best >= config.fact_similarity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +233,7 @@ class Searcher:
         cfg = self.config
         text = clean_question(question, max_chars=cfg.max_question_chars)
         wanted = cfg.alternatives if alternatives is None else alternatives
-        query = self.embedder.embed_queries([text])[0]
-        candidates = self._candidates(text, query, since)
+        query, candidates = self._candidates(text, since)
         if not candidates:
             return Answer(question=question, hit=None)
         if self.reranker is not None:
@@ -221,14 +255,19 @@ class Searcher:
 
     # ----- retrieval and scoring
 
-    def _candidates(self, text: str, query: np.ndarray, since: dt.date | None) -> list[_Candidate]:
-        """Union of dense and lexical candidates, each scored from its stored vectors."""
+    def _candidates(self, text: str, since: dt.date | None) -> tuple[np.ndarray, list[_Candidate]]:
+        """The question's vector, and the union of dense and lexical candidates scored from their stored vectors."""
         cfg = self.config
         widen = 4 if since else 1
+
+        def encode() -> np.ndarray:
+            return self.embedder.embed_queries([text])[0]
+
         if cfg.hybrid:
             k_dense, k_lexical = cfg.dense_candidates * widen, cfg.lexical_candidates * widen
-            dense, lexical = self.snapshot.hybrid_search(query, k_dense, lexical_query(text), k_lexical)
+            query, dense, lexical = self.snapshot.hybrid_search(encode, k_dense, lexical_query(text), k_lexical)
         else:
+            query = encode()
             dense, lexical = self.snapshot.dense_search(query, cfg.dense_candidates * widen), []
         ids = [pid for pid, _ in dense] + [pid for pid, _ in lexical]
         passages = self.snapshot.fetch(ids)
@@ -246,7 +285,7 @@ class Searcher:
                 cand.lexical = bm25[pid] / top_bm25
             cand.score = self._score(cand, cues)
             out.append(cand)
-        return out
+        return query, out
 
     def _cues(self, text: str) -> _Cues:
         """What the question says beyond its vector, read once per question."""
@@ -344,32 +383,26 @@ class Searcher:
     def _group(self, asked: _Asked, ranked: list[_Candidate], wanted: int) -> list[Hit]:
         """The best hit and alternatives; passages carrying the same fact fold into 'also reported by'."""
         cfg = self.config
+        pool = _Pool(ranked)
         groups: list[_Group] = []
         quoted: dict[int, _Group] = {}  # passage id -> the group quoting it
-        for cand in ranked:
-            owner = quoted.get(cand.passage.id) or next((g for g in groups if self._same_fact(g.anchor, cand)), None)
+        for i, cand in enumerate(ranked):
+            owner = quoted.get(cand.passage.id) or next((g for g in groups if g.same_fact[i]), None)
             if owner is not None:
                 owner.members.append(cand)  # credited even below the threshold: it was retrieved for this question
             elif len(groups) <= wanted and cand.score >= cfg.min_score:
                 _answering_sentence(asked, cand)  # an anchor: its sentence decides what else says the same
-                lead = _answering_sentence(asked, self._lead(asked, cand, ranked))
+                same_fact = pool.repeats(cand, cfg)
+                lead = _answering_sentence(asked, self._lead(asked, cand, pool, same_fact))
                 if lead.passage.id in quoted:  # its original is quoted already: credit it there
                     quoted[lead.passage.id].members.append(cand)
                     continue
-                group = _Group(anchor=cand, lead=lead, members=[cand])
+                group = _Group(anchor=cand, lead=lead, members=[cand], same_fact=same_fact)
                 quoted[lead.passage.id] = group
                 groups.append(group)
         return [self._hit(g) for g in groups]
 
-    def _same_fact(self, lead: _Candidate, other: _Candidate) -> bool:
-        """True when ``other`` repeats the lead's passage, or its answering sentence, in other words."""
-        cfg = self.config
-        if float(lead.passage.embedding @ other.passage.embedding) >= cfg.duplicate_similarity:
-            return True
-        sentence = lead.passage.sentence_embeddings[lead.best_sentence]
-        return float((other.passage.sentence_embeddings @ sentence).max()) >= cfg.fact_similarity
-
-    def _lead(self, asked: _Asked, anchor: _Candidate, ranked: list[_Candidate]) -> _Candidate:
+    def _lead(self, asked: _Asked, anchor: _Candidate, pool: _Pool, same_fact: np.ndarray) -> _Candidate:
         """Which passage to quote for the anchor's fact: the original of a copy, else the newest report of it.
 
         Copies of one story: the best-attributed article, between equals the earlier (``_original``).
@@ -377,18 +410,18 @@ class Searcher:
         ("no date was set for a third round" in June, "for a fourth round" in July): the newest wins.
         """
         cfg = self.config
-        original = self._original(asked, anchor, ranked) if cfg.original_first else anchor
+        original = self._original(asked, anchor, pool) if cfg.original_first else anchor
         doc = anchor.passage.document
         close = [
             c
-            for c in ranked
+            for c, repeats in zip(pool.ranked, same_fact.tolist(), strict=True)
             if c.score >= anchor.score - cfg.duplicate_tie_margin
-            and self._same_fact(anchor, c)
+            and repeats
             and not (cfg.original_first and self.provenance.same_story(doc.id, c.passage.document.id))
         ]
         return max([original, *close], key=lambda c: (c.passage.document.published or dt.date.min, c.score))
 
-    def _original(self, asked: _Asked, anchor: _Candidate, ranked: list[_Candidate]) -> _Candidate:
+    def _original(self, asked: _Asked, anchor: _Candidate, pool: _Pool) -> _Candidate:
         """What to quote for the anchor's fact: the same sentence in the best-attributed copy of its story.
 
         Articles better attributed than the anchor's (or as well, and earlier) are tried best first,
@@ -401,17 +434,18 @@ class Searcher:
         rank = attribution_rank(doc)
         better: dict[str, DocumentInfo] = {}
         story_cut = self.provenance.story_cut
-        for cand in ranked:
+        cosines = pool.cosines(anchor.passage.sentence_embeddings[anchor.best_sentence])
+        for cand, their_rank, theirs in zip(pool.ranked, pool.ranks, cosines, strict=True):
             other = cand.passage.document
-            if other.id in better or attribution_rank(other) <= rank:
+            if other.id in better or their_rank <= rank:
                 continue
             if self.provenance.known_story(doc.id, other.id) is False:
                 continue  # known not to be a copy: whether its passage says the fact cannot matter
-            if self.provenance.reaches(anchor.passage, anchor.best_sentence, cand.passage, story_cut):
+            if self.provenance.reaches(anchor.passage, anchor.best_sentence, cand.passage, story_cut, cosines=theirs):
                 better[other.id] = other
         for original in sorted(better.values(), key=attribution_rank, reverse=True):
             if self.provenance.same_story(doc.id, original.id):
-                found = self._counterpart(asked, anchor, original, ranked)
+                found = self._counterpart(asked, anchor, original, pool.ranked)
                 if found is not None:
                     return found
         return anchor
@@ -444,13 +478,12 @@ class Searcher:
 
     def _question_words_in(self, cand: _Candidate, asked: _Asked) -> int:
         """How many of the question's fact words the passage holds."""
-        held = frozenset().union(*(s.words for s in self.provenance.sentences(cand.passage)))
-        return len(asked.facts & held)
+        return len(asked.facts & self.provenance.words(cand.passage))
 
     def _says_it_too(self, lead: _Candidate, other: _Candidate) -> bool:
         """Credit another article only when it is a copy of the quoted one or says its answering sentence.
 
-        The looser test that folds passages together (``_same_fact``) also joins reports of other
+        The looser test that folds passages together (``_Pool.repeats``) also joins reports of other
         rounds ("no date for a third round" / "for a fourth"): folded, but not credited.
         """
         doc, theirs = lead.passage.document.id, other.passage.document.id

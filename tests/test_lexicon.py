@@ -6,6 +6,7 @@ import random
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.questions import lexical_query
@@ -160,7 +161,7 @@ def test_the_tokenizer_is_fts5s_own(tmp_path):
 
 
 def test_hybrid_search_over_a_large_corpus_returns_both_searches_results(built, monkeypatch):
-    """Past MIN_PASSAGES dense and lexical searches run at once; each returns what it returns alone."""
+    """Past MIN_PASSAGES the lexical search runs beside encoding and the dense one; each returns what it returns alone."""
     store, _, embedder = built
     monkeypatch.setattr(lexicon, "MIN_PASSAGES", 10)
     snap = store.open()
@@ -168,5 +169,7 @@ def test_hybrid_search_over_a_large_corpus_returns_both_searches_results(built, 
         query = embedder.embed_queries([question])[0]
         match = lexical_query(question)
         alone = (snap.dense_search(query, 30), snap.lexical_search(match, 30))
-        assert snap.hybrid_search(query, 30, match, 30) == alone
+        vector, *both = snap.hybrid_search(lambda q=question: embedder.embed_queries([q])[0], 30, match, 30)
+        assert tuple(both) == alone
+        assert np.array_equal(vector, query)
     snap.close()

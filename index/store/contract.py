@@ -22,7 +22,7 @@ Rules an implementation keeps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -91,9 +91,12 @@ class PassageIndex(Protocol):
         ...
 
     def hybrid_search(
-        self, query: np.ndarray, k_dense: int, match: str, k_lexical: int
-    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-        """``dense_search`` and ``lexical_search`` of one question; an implementation may run them at once."""
+        self, encode: Callable[[], np.ndarray], k_dense: int, match: str, k_lexical: int
+    ) -> tuple[np.ndarray, list[tuple[int, float]], list[tuple[int, float]]]:
+        """The question's vector (``encode()``), its ``dense_search`` and the ``lexical_search`` of ``match``.
+
+        The lexical search needs no vector: an implementation may run it while the question is encoded.
+        """
         ...
 
     def fetch(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:

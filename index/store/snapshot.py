@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,7 +45,7 @@ class Snapshot:
         self._lock = threading.Lock()
         # Passages read lately, least recently used first: a question's candidates overlap the last ones'.
         self._recent: OrderedDict[int, StoredPassage] = OrderedDict()
-        self._workers: ThreadPoolExecutor | None = None  # dense searches beside lexical ones (large corpora)
+        self._workers: ThreadPoolExecutor | None = None  # lexical searches beside encoding (large corpora)
         self.documents, self.passage_counts = record.read_documents(conn)
         self._lexicon: lexicon.Lexicon | None = None
         self._tokenizer: lexicon.FtsTokenizer | None = None
@@ -100,24 +100,35 @@ class Snapshot:
             return record.lexical_search(self._conn, match, k)
 
     def hybrid_search(
-        self, query: np.ndarray, k_dense: int, match: str, k_lexical: int
-    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
-        """Dense and lexical search of one question: at once, on two cores, when the corpus is large.
+        self, encode: Callable[[], np.ndarray], k_dense: int, match: str, k_lexical: int
+    ) -> tuple[np.ndarray, list[tuple[int, float]], list[tuple[int, float]]]:
+        """The question's vector, its dense search and its lexical search: the lexical one beside the others.
 
-        Over a million passages each takes milliseconds and neither needs the other's result. FAISS
-        searches in a worker (it holds the GIL only to start and to return), the lexicon in this
-        thread (numpy between short stretches of Python); the other way round, this thread would wait
-        for the GIL behind the lexicon's Python. Over a small corpus a hand-off costs more than it saves.
+        Over a large corpus the lexicon takes milliseconds and needs no vector, so it runs in a worker
+        while this thread encodes the question (ONNX Runtime works without the GIL) and searches FAISS
+        (the same); each side then reads its passages into the recent ones (SQLite, too, works without
+        the GIL), so the caller's ``fetch`` finds them there. On two cores the lexical side is then
+        off the answer's path: encoding and the dense search take longer than it does. Over a small
+        corpus FTS5 answers in well under a millisecond and a hand-off would cost more than it saves.
         """
         if self._lexicon is None or not match or k_lexical <= 0:
-            return self.dense_search(query, k_dense), self.lexical_search(match, k_lexical)
+            query = encode()
+            return query, self.dense_search(query, k_dense), self.lexical_search(match, k_lexical)
         with self._lock:
             if self._workers is None:
-                self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense")
+                self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lexical")
             workers = self._workers
-        dense = workers.submit(self.dense_search, query, k_dense)
-        lexical = self.lexical_search(match, k_lexical)
-        return dense.result(), lexical
+        lexical = workers.submit(self._lexical_and_read, match, k_lexical)
+        query = encode()
+        dense = self.dense_search(query, k_dense)
+        self.fetch(pid for pid, _ in dense)
+        return query, dense, lexical.result()
+
+    def _lexical_and_read(self, match: str, k: int) -> list[tuple[int, float]]:
+        """``lexical_search``, then its passages read into the recent ones (the caller reads them next)."""
+        found = self.lexical_search(match, k)
+        self.fetch(pid for pid, _ in found)
+        return found
 
     def fetch(self, passage_ids: Iterable[int]) -> dict[int, StoredPassage]:
         """Read passages (text, spans, vectors) by id; the recently read ones come from memory."""
