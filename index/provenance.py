@@ -167,6 +167,62 @@ class _LazySentences:
         return sentence
 
 
+def _bits(values: frozenset[int]) -> int:
+    """A set of small numbers (rounds 1-10, months 1-12) as the bits of one integer."""
+    return sum(1 << v for v in values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sparse:
+    """Which items (words, numbers) each sentence holds: item ids by row, and how many per row."""
+
+    rows: np.ndarray
+    ids: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, sets: list[frozenset[str]], vocabulary: dict[str, int]) -> _Sparse:
+        """Rows for these sets, each item given its id in ``vocabulary`` (added when new)."""
+        ids = [vocabulary.setdefault(item, len(vocabulary)) for items in sets for item in items]
+        counts = np.array([len(items) for items in sets], dtype=np.int64)
+        return cls(np.repeat(np.arange(len(sets)), counts), np.array(ids, dtype=np.int64), counts)
+
+    def shared(self, other: _Sparse) -> np.ndarray:
+        """How many items each row here shares with each row there (exact: small integer counts)."""
+        columns, inverse = np.unique(np.concatenate([self.ids, other.ids]), return_inverse=True)
+        mine = np.zeros((len(self.counts), len(columns)), dtype=np.float32)
+        mine[self.rows, inverse[: len(self.ids)]] = 1.0
+        theirs = np.zeros((len(other.counts), len(columns)), dtype=np.float32)
+        theirs[other.rows, inverse[len(self.ids) :]] = 1.0
+        return (mine @ theirs.T).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """The sentences of some passages as arrays, one row per sentence: ``_Sentence`` for many at once."""
+
+    words: _Sparse
+    numbers: _Sparse
+    ordinals: np.ndarray  # bit n set: names the n-th round
+    months: np.ndarray  # bit n set: names month n
+
+    def contradicted_by(self, other: _Facts) -> np.ndarray:
+        """``_Sentence.contradicts`` for every pair of rows: both name numbers (rounds, months), none shared."""
+        numbers = (self.numbers.counts[:, None] > 0) & (other.numbers.counts[None, :] > 0)
+        numbers &= self.numbers.shared(other.numbers) == 0
+        return numbers | _disjoint(self.ordinals, other.ordinals) | _disjoint(self.months, other.months)
+
+
+def _passages(rows: np.ndarray, sentences: np.ndarray) -> int:
+    """How many passages the chosen sentence rows (``_sentence_rows``'s (passage, sentence)) fall in."""
+    return len(np.unique(rows[sentences, 0]))
+
+
+def _disjoint(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """Pairs of bit sets that are both non-empty and share no bit."""
+    return (mine[:, None] != 0) & (theirs[None, :] != 0) & ((mine[:, None] & theirs[None, :]) == 0)
+
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -216,7 +272,11 @@ class Provenance:
         self.story_share = story_share
         self._sentences: _Bounded[int, _LazySentences] = _Bounded(20_000)
         self._documents: _Bounded[str, tuple[StoredPassage, ...]] = _Bounded(256)
+        self._articles: _Bounded[str, _Facts] = _Bounded(1024)
         self._stories: _Bounded[tuple[str, str], bool] = _Bounded(20_000)
+        # Ids of the words and numbers of the sentences compared so far (a few tens of thousands at 1M).
+        self._vocabulary: dict[str, int] = {}
+        self._vocabulary_lock = threading.Lock()
 
     # ----- sentences
 
@@ -332,43 +392,57 @@ class Provenance:
         a, b = self.passages_of(doc_a), self.passages_of(doc_b)
         if not a or not b:
             return False
-        return self._copies(a, b)
+        return self._copies((doc_a, a), (doc_b, b))
 
     def _needed(self, passages: int) -> int:
         """How many of an article's passages must be aligned for it to be a copy: half, and at least two."""
         return max(min(2, passages), math.ceil(self.story_share * passages))
 
-    def _copies(self, a: tuple[StoredPassage, ...], b: tuple[StoredPassage, ...]) -> bool:
+    def _copies(
+        self, article_a: tuple[str, tuple[StoredPassage, ...]], article_b: tuple[str, tuple[StoredPassage, ...]]
+    ) -> bool:
         """True when enough passages of ``a`` have a sentence aligned in ``b``, or of ``b`` in ``a``.
 
-        The same test as ``aligned`` for every pair of sentences, but the cosines of all pairs come from
-        one matrix product and only the pairs that can reach the cut are looked at word by word: two
-        articles of 15 passages are 2,000 sentence pairs, and an answer compares many articles. It
-        stops as soon as the verdict is known: when too few passages have a pair that can reach the cut,
-        before reading a word; when enough are aligned, at the pair that makes them enough.
+        The same test as ``aligned`` for every pair of sentences, as arrays: the cosines of all pairs
+        are one matrix product, the words two sentences share another (each sentence's words as a row
+        of ones), and the numbers, rounds and months that contradict are compared the same way. Two
+        articles of 15 passages are 2,000 sentence pairs, and an answer compares many articles. When
+        too few passages have a pair that can reach the cut, no word is read.
         """
+        (doc_a, a), (doc_b, b) = article_a, article_b
         need_a, need_b = self._needed(len(a)), self._needed(len(b))
         rows_a, vectors_a = self._sentence_rows(a)
         rows_b, vectors_b = self._sentence_rows(b)
         cosines = vectors_a @ vectors_b.T
-        left, right = np.nonzero(cosines + self.word_weight >= self.cut)
-        passage_a, passage_b = rows_a[left, 0], rows_b[right, 0]
-        if len(np.unique(passage_a)) < need_a and len(np.unique(passage_b)) < need_b:
+        reach = cosines + self.word_weight >= self.cut
+        # Too few passages have a pair that can reach the cut: not a copy, and no word needs reading.
+        if _passages(rows_a, reach.any(axis=1)) < need_a and _passages(rows_b, reach.any(axis=0)) < need_b:
             return False
-        matched_a: set[int] = set()
-        matched_b: set[int] = set()
-        for i, j, pa, pb in zip(left.tolist(), right.tolist(), passage_a.tolist(), passage_b.tolist(), strict=True):
-            if pa in matched_a and pb in matched_b:
-                continue
-            mine, theirs = self._lazy(a[pa])[rows_a[i, 1]], self._lazy(b[pb])[rows_b[j, 1]]
-            if mine.contradicts(theirs):
-                continue
-            if float(cosines[i, j]) + self.word_weight * _dice(mine.words, theirs.words) >= self.cut:
-                matched_a.add(pa)
-                matched_b.add(pb)
-                if len(matched_a) >= need_a or len(matched_b) >= need_b:
-                    return True
-        return False
+        facts_a, facts_b = self._facts(doc_a, a, rows_a), self._facts(doc_b, b, rows_b)
+        # _dice, pair by pair, in the same float64 operations: 2 * shared / (|a| + |b|), 0 for two empty sets.
+        total = facts_a.words.counts[:, None] + facts_b.words.counts[None, :]
+        shared = facts_a.words.shared(facts_b.words)
+        dice = np.divide(2 * shared, total, out=np.zeros(total.shape), where=total > 0)
+        aligned = reach & ~facts_a.contradicted_by(facts_b)
+        aligned &= cosines.astype(np.float64) + self.word_weight * dice >= self.cut
+        return _passages(rows_a, aligned.any(axis=1)) >= need_a or _passages(rows_b, aligned.any(axis=0)) >= need_b
+
+    def _facts(self, doc_id: str, passages: tuple[StoredPassage, ...], rows: np.ndarray) -> _Facts:
+        """The words and specifics of an article's sentences ``rows`` lists, as arrays (once per article)."""
+        return self._articles.get(doc_id, lambda: self._read_facts(passages, rows))
+
+    def _read_facts(self, passages: tuple[StoredPassage, ...], rows: np.ndarray) -> _Facts:
+        lazies = [self._lazy(p) for p in passages]
+        sentences = [lazies[p][s] for p, s in rows.tolist()]
+        with self._vocabulary_lock:  # one id per word, whichever thread meets it first
+            words = _Sparse.of([s.words for s in sentences], self._vocabulary)
+            numbers = _Sparse.of([s.numbers for s in sentences], self._vocabulary)
+        return _Facts(
+            words=words,
+            numbers=numbers,
+            ordinals=np.array([_bits(s.ordinals) for s in sentences], dtype=np.int64),
+            months=np.array([_bits(s.months) for s in sentences], dtype=np.int64),
+        )
 
     def _sentence_rows(self, passages: tuple[StoredPassage, ...]) -> tuple[np.ndarray, np.ndarray]:
         """(passage, sentence) for every sentence vector of the passages, and the vectors stacked."""

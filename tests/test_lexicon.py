@@ -161,7 +161,7 @@ def test_the_tokenizer_is_fts5s_own(tmp_path):
 
 
 def test_hybrid_search_over_a_large_corpus_returns_both_searches_results(built, monkeypatch):
-    """Past MIN_PASSAGES the lexical search runs beside encoding and the dense one; each returns what it returns alone."""
+    """Past MIN_PASSAGES the lexical search runs beside encoding and dense search; each returns the same."""
     store, _, embedder = built
     monkeypatch.setattr(lexicon, "MIN_PASSAGES", 10)
     snap = store.open()
