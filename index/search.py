@@ -169,11 +169,19 @@ class _Pool:
 
     def __init__(self, ranked: list[_Candidate]) -> None:
         self.ranked = ranked
-        self.ranks = [attribution_rank(c.passage.document) for c in ranked]
+        self._ranks: list[tuple[int, int]] | None = None
         self._passages = np.stack([c.passage.embedding for c in ranked])
-        counts = [len(c.passage.sentence_embeddings) for c in ranked]
+        counts = np.array([len(c.passage.sentence_embeddings) for c in ranked])
         self._sentences = np.vstack([c.passage.sentence_embeddings for c in ranked])
-        self._bounds = np.cumsum([0, *counts])
+        self._bounds = np.concatenate([[0], np.cumsum(counts)])
+        self._nonempty = counts > 0
+
+    @property
+    def ranks(self) -> list[tuple[int, int]]:
+        """Each candidate's ``attribution_rank`` (worked out when first asked)."""
+        if self._ranks is None:
+            self._ranks = [attribution_rank(c.passage.document) for c in self.ranked]
+        return self._ranks
 
     def cosines(self, vector: np.ndarray) -> list[np.ndarray]:
         """Each candidate's sentences' cosines with ``vector``."""
@@ -187,8 +195,10 @@ class _Pool:
         to the anchor's answering sentence. Compared as float64, as single products would be.
         """
         passages = (self._passages @ anchor.passage.embedding).astype(np.float64)
-        cosines = self.cosines(anchor.passage.sentence_embeddings[anchor.best_sentence])
-        best = np.array([float(c.max()) if c.size else -np.inf for c in cosines])
+        every = self._sentences @ anchor.passage.sentence_embeddings[anchor.best_sentence]
+        best = np.full(len(self.ranked), -np.inf)
+        if len(every):  # each candidate's best sentence: segments of the stacked rows, empty ones left out
+            best[self._nonempty] = np.maximum.reduceat(every, self._bounds[:-1][self._nonempty])
         return (passages >= config.duplicate_similarity) | (best >= config.fact_similarity)
 
 
