@@ -32,7 +32,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -86,8 +86,8 @@ def _numbers(text: str) -> frozenset[str]:
     return frozenset(n.replace(",", "") for n in _NUMBER.findall(text))
 
 
-def _fact_words(words: list[str], numbers: frozenset[str]) -> frozenset[str]:
-    stems = {w[:_STEM] for w in words if not w.isdigit() and w not in STOPWORDS and len(w) > 1}
+def _fact_words(words: Iterable[str], numbers: frozenset[str]) -> frozenset[str]:
+    stems = {w[:_STEM] for w in set(words) - STOPWORDS if len(w) > 1 and not w.isdigit()}
     return frozenset(stems | numbers)
 
 
@@ -101,7 +101,7 @@ class _Sentence:
     @classmethod
     def read(cls, text: str) -> _Sentence:
         lowered = text.casefold()
-        words = _WORD.findall(lowered)  # split once, read four ways
+        words = set(_WORD.findall(lowered))  # split once, read three ways
         numbers = _numbers(text)
         return cls(
             words=_fact_words(words, numbers),
@@ -215,7 +215,7 @@ class _Facts:
 
 def _passages(rows: np.ndarray, sentences: np.ndarray) -> int:
     """How many passages the chosen sentence rows (``_sentence_rows``'s (passage, sentence)) fall in."""
-    return len(np.unique(rows[sentences, 0]))
+    return len(set(rows[sentences, 0].tolist()))
 
 
 def _disjoint(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:

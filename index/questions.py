@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import InvalidQuestion
@@ -120,11 +121,9 @@ def months_named(text: str) -> frozenset[int]:
     return months_in(lowered, _WORD.findall(lowered))
 
 
-def months_in(lowered: str, words: list[str]) -> frozenset[int]:
+def months_in(lowered: str, words: Iterable[str]) -> frozenset[int]:
     """``months_named`` for a casefolded text already split into its words (``\\w+``)."""
-    return frozenset(
-        _MONTHS[word] for word in words if word in _MONTHS and (word != "may" or _MAY_AS_MONTH.search(lowered))
-    )
+    return frozenset(_MONTHS[word] for word in _MONTHS.keys() & words if word != "may" or _MAY_AS_MONTH.search(lowered))
 
 
 def ordinals_named(text: str) -> frozenset[int]:
@@ -132,9 +131,9 @@ def ordinals_named(text: str) -> frozenset[int]:
     return ordinals_in(_WORD.findall(text.casefold()))
 
 
-def ordinals_in(words: list[str]) -> frozenset[int]:
+def ordinals_in(words: Iterable[str]) -> frozenset[int]:
     """``ordinals_named`` for a casefolded text already split into its words (``\\w+``)."""
-    return frozenset(_ORDINALS[word] for word in words if word in _ORDINALS)
+    return frozenset(_ORDINALS[word] for word in _ORDINALS.keys() & words)
 
 
 @functools.lru_cache(maxsize=4096)
