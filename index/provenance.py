@@ -272,7 +272,7 @@ class Provenance:
         self.story_share = story_share
         self._sentences: _Bounded[int, _LazySentences] = _Bounded(20_000)
         self._documents: _Bounded[str, tuple[StoredPassage, ...]] = _Bounded(256)
-        self._articles: _Bounded[str, _Facts] = _Bounded(1024)
+        self._articles: _Bounded[str, _Facts] = _Bounded(256)  # as many as whole articles kept
         self._stories: _Bounded[tuple[str, str], bool] = _Bounded(20_000)
         # Ids of the words and numbers of the sentences compared so far (a few tens of thousands at 1M).
         self._vocabulary: dict[str, int] = {}
@@ -332,15 +332,18 @@ class Provenance:
         theirs = self._lazy(other)
         cosines = cosines[: min(len(cosines), len(theirs))]
         # Words can add at most word_weight: when no cosine can reach the cut, no sentence needs reading.
-        if not cosines.size or float(cosines.max()) + self.word_weight < cut:
+        top = int(np.argmax(cosines)) if cosines.size else -1
+        if top < 0 or float(cosines[top]) + self.word_weight < cut:
             return -np.inf, 0
-        order = np.argsort(-cosines, kind="stable").tolist()
         mine = self._lazy(passage)[sentence]
-        if first and cosines[order[0]] >= cut and not mine.specific:
-            return float(cosines[order[0]]), order[0]  # reaches on its vector alone; nothing can contradict it
+        if first and cosines[top] >= cut and not mine.specific:
+            return float(cosines[top]), top  # reaches on its vector alone; nothing can contradict it
         # What the words can add at most: no sentence of ``other`` shares more of this one's words than
         # the whole passage does. Usually a few, so most passages end here without a sentence compared.
         words = self.word_weight * _dice_bound(mine.words, theirs.words())
+        if float(cosines[top]) + words < cut:
+            return -np.inf, 0
+        order = np.argsort(-cosines, kind="stable").tolist()
         best, best_index = -np.inf, 0
         # Best cosine first: a sentence whose cosine plus every word it could share cannot reach the
         # cut, or beat the best so far, ends the search (the result is the same).
