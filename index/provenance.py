@@ -280,11 +280,6 @@ class Provenance:
 
     # ----- sentences
 
-    def sentences(self, passage: StoredPassage) -> tuple[_Sentence, ...]:
-        """Each sentence's words and specifics, in the order of its vectors (each read once per passage)."""
-        lazy = self._lazy(passage)
-        return tuple(lazy[i] for i in range(len(lazy)))
-
     def words(self, passage: StoredPassage) -> frozenset[str]:
         """The fact words of every sentence of the passage together."""
         return self._lazy(passage).words()

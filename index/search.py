@@ -243,7 +243,8 @@ class Searcher:
         cfg = self.config
         text = clean_question(question, max_chars=cfg.max_question_chars)
         wanted = cfg.alternatives if alternatives is None else alternatives
-        query, candidates = self._candidates(text, since)
+        cues = self._cues(text)
+        query, candidates = self._candidates(text, cues, since)
         if not candidates:
             return Answer(question=question, hit=None)
         if self.reranker is not None:
@@ -254,7 +255,7 @@ class Searcher:
             return Answer(question=question, hit=None, relevance=best.score)
         ranked.remove(best)
         ranked.insert(0, best)
-        asked = _Asked(text, query, self._cues(text), content_words(text), fact_words(text))
+        asked = _Asked(text, query, cues, content_words(text), fact_words(text))
         hits = self._group(asked, ranked, wanted)
         # The answer's confidence is the relevance of its best passage, even when a copy is quoted.
         hits[0] = dataclasses.replace(hits[0], confidence=self._confidence(best.score))
@@ -265,7 +266,7 @@ class Searcher:
 
     # ----- retrieval and scoring
 
-    def _candidates(self, text: str, since: dt.date | None) -> tuple[np.ndarray, list[_Candidate]]:
+    def _candidates(self, text: str, cues: _Cues, since: dt.date | None) -> tuple[np.ndarray, list[_Candidate]]:
         """The question's vector, and the union of dense and lexical candidates scored from their stored vectors."""
         cfg = self.config
         widen = 4 if since else 1
@@ -285,7 +286,6 @@ class Searcher:
             passages = {pid: p for pid, p in passages.items() if p.document.published and p.document.published >= since}
         bm25 = dict(lexical)
         top_bm25 = max(bm25.values(), default=0.0)
-        cues = self._cues(text)
         out = []
         for pid, passage in passages.items():
             dense_score = float(passage.embedding @ query)

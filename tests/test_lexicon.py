@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from index.questions import lexical_query
-from index.store import BuildConfig, IndexStore, lexicon, record
+from index.store import BuildConfig, IndexStore, lexicon, record, snapshot
 from tests.conftest import FakeEmbedder
 
 WORDS = (
@@ -112,8 +112,11 @@ def test_after_adding_and_removing_articles_the_updated_lexicon_still_matches_ft
 def test_search_reads_the_lexicon_for_large_corpora_with_the_same_results(built, monkeypatch):
     """Past MIN_PASSAGES the snapshot answers from the lexicon; below, from FTS5; the answers are the same."""
     store, _, _ = built
+    probe = store.open()
+    monkeypatch.setattr(lexicon, "MIN_PASSAGES", probe.passage_total + 1)
+    probe.close()
     slow = store.open()
-    assert slow._lexicon is None  # 300 passages: FTS5 directly
+    assert slow._lexicon is None  # below MIN_PASSAGES: FTS5 directly
     monkeypatch.setattr(lexicon, "MIN_PASSAGES", 10)
     fast = store.open()
     assert fast._lexicon is not None
@@ -160,16 +163,29 @@ def test_the_tokenizer_is_fts5s_own(tmp_path):
     ]
 
 
-def test_hybrid_search_over_a_large_corpus_returns_both_searches_results(built, monkeypatch):
-    """Past MIN_PASSAGES the lexical search runs beside encoding and dense search; each returns the same."""
+@pytest.mark.parametrize("lexical", ["lexicon", "fts5"])
+def test_hybrid_search_over_a_large_corpus_returns_both_searches_results(built, monkeypatch, lexical):
+    """From CONCURRENT_FROM the lexical search (lexicon or FTS5) runs beside encoding and dense search, same results."""
     store, _, embedder = built
-    monkeypatch.setattr(lexicon, "MIN_PASSAGES", 10)
+    monkeypatch.setattr(snapshot, "CONCURRENT_FROM", 10)
+    monkeypatch.setattr(lexicon, "MIN_PASSAGES", 10 if lexical == "lexicon" else 10**9)
     snap = store.open()
+    assert (snap._lexicon is not None) is (lexical == "lexicon")
+    encoded: list[str] = []
+
+    def encode(question: str) -> np.ndarray:
+        encoded.append(question)
+        return embedder.embed_queries([question])[0]
+
     for question in QUESTIONS:
         query = embedder.embed_queries([question])[0]
         match = lexical_query(question)
         alone = (snap.dense_search(query, 30), snap.lexical_search(match, 30))
-        vector, *both = snap.hybrid_search(lambda q=question: embedder.embed_queries([q])[0], 30, match, 30)
+        vector, *both = snap.hybrid_search(lambda q=question: encode(q), 30, match, 30)
         assert tuple(both) == alone
         assert np.array_equal(vector, query)
+        # Both searches' passages were read on the way: the caller's fetch finds them in memory.
+        ids = [pid for found in both for pid, _ in found]
+        assert ids and all(pid in snap._recent for pid in ids)
+    assert encoded == QUESTIONS  # each question encoded once
     snap.close()

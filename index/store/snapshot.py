@@ -24,13 +24,16 @@ from . import lexicon, record, vectors
 from .contract import StoredPassage
 from .manifest import BuildConfig
 
-__all__ = ["RECENT_PASSAGES", "Snapshot"]
+__all__ = ["CONCURRENT_FROM", "RECENT_PASSAGES", "Snapshot"]
 
 log = logging.getLogger(__name__)
 
 # Reading a passage back (SQL, JSON spans, float16 sentence vectors) costs about 30 us: questions
 # about the same things fetch the same ones again. 2,048 passages of 384 dimensions take ~10 MB.
 RECENT_PASSAGES = 2048
+# From this many passages the lexical search runs beside encoding the question (``hybrid_search``):
+# FTS5 takes about 0.1 ms over the 56 shipped passages, 2 ms over 5,000; a hand-off about 0.1 ms.
+CONCURRENT_FROM = 1_000
 
 
 class Snapshot:
@@ -45,7 +48,7 @@ class Snapshot:
         self._lock = threading.Lock()
         # Passages read lately, least recently used first: a question's candidates overlap the last ones'.
         self._recent: OrderedDict[int, StoredPassage] = OrderedDict()
-        self._workers: ThreadPoolExecutor | None = None  # lexical searches beside encoding (large corpora)
+        self._workers: ThreadPoolExecutor | None = None  # lexical searches beside encoding (from CONCURRENT_FROM)
         self.documents, self.passage_counts = record.read_documents(conn)
         self._lexicon: lexicon.Lexicon | None = None
         self._tokenizer: lexicon.FtsTokenizer | None = None
@@ -104,14 +107,15 @@ class Snapshot:
     ) -> tuple[np.ndarray, list[tuple[int, float]], list[tuple[int, float]]]:
         """The question's vector, its dense search and its lexical search: the lexical one beside the others.
 
-        Over a large corpus the lexicon takes milliseconds and needs no vector, so it runs in a worker
-        while this thread encodes the question (ONNX Runtime works without the GIL) and searches FAISS
-        (the same); each side then reads its passages into the recent ones (SQLite, too, works without
-        the GIL), so the caller's ``fetch`` finds them there. On two cores the lexical side is then
-        off the answer's path: encoding and the dense search take longer than it does. Over a small
-        corpus FTS5 answers in well under a millisecond and a hand-off would cost more than it saves.
+        From ``CONCURRENT_FROM`` passages the lexical search (FTS5, or the lexicon past
+        ``lexicon.MIN_PASSAGES``) takes milliseconds and needs no vector, so it runs in a worker while
+        this thread encodes the question (ONNX Runtime works without the GIL) and searches FAISS (the
+        same); each side then reads its passages into the recent ones (SQLite, too, works without the
+        GIL), so the caller's ``fetch`` finds them there. On two cores the lexical side is then off the
+        answer's path: encoding and the dense search take longer than it does. Over a smaller corpus
+        FTS5 answers in a tenth of a millisecond and a hand-off would cost more than it saves.
         """
-        if self._lexicon is None or not match or k_lexical <= 0:
+        if self.passage_total < CONCURRENT_FROM or not match or k_lexical <= 0:
             query = encode()
             return query, self.dense_search(query, k_dense), self.lexical_search(match, k_lexical)
         with self._lock:
