@@ -226,6 +226,10 @@ def answer_type(question: str) -> AnswerType | None:
     return next((kind for kind, pattern in _QUESTION_TYPES if pattern.search(lowered)), None)
 
 
+@functools.lru_cache(maxsize=8192)
 def shows_answer_type(kind: AnswerType, sentence: str) -> bool:
-    """True when a sentence contains something of that kind (a number, a date, a name, ...)."""
+    """True when a sentence contains something of that kind (a number, a date, a name, ...).
+
+    Remembered: every question of a kind asks it of the same candidate sentences again.
+    """
     return bool(_ANSWER_SHAPES[kind].search(sentence))
