@@ -386,20 +386,12 @@ class Provenance:
             return True
         return self._stories.peek((doc_a, doc_b) if doc_a < doc_b else (doc_b, doc_a))
 
-    def _compare(self, doc_a: str, doc_b: str) -> bool:
-        a, b = self.passages_of(doc_a), self.passages_of(doc_b)
-        if not a or not b:
-            return False
-        return self._copies((doc_a, a), (doc_b, b))
-
     def _needed(self, passages: int) -> int:
         """How many of an article's passages must be aligned for it to be a copy: half, and at least two."""
         return max(min(2, passages), math.ceil(self.story_share * passages))
 
-    def _copies(
-        self, article_a: tuple[str, tuple[StoredPassage, ...]], article_b: tuple[str, tuple[StoredPassage, ...]]
-    ) -> bool:
-        """True when enough passages of ``a`` have a sentence aligned in ``b``, or of ``b`` in ``a``.
+    def _compare(self, doc_a: str, doc_b: str) -> bool:
+        """True when enough passages of one article have a sentence aligned in the other.
 
         The same test as ``aligned`` for every pair of sentences, as arrays: the cosines of all pairs
         are one matrix product, the words two sentences share another (each sentence's words as a row
@@ -407,7 +399,9 @@ class Provenance:
         articles of 15 passages are 2,000 sentence pairs, and an answer compares many articles. When
         too few passages have a pair that can reach the cut, no word is read.
         """
-        (doc_a, a), (doc_b, b) = article_a, article_b
+        a, b = self.passages_of(doc_a), self.passages_of(doc_b)
+        if not a or not b:
+            return False
         need_a, need_b = self._needed(len(a)), self._needed(len(b))
         rows_a, vectors_a = self._sentence_rows(a)
         rows_b, vectors_b = self._sentence_rows(b)
@@ -447,7 +441,7 @@ class Provenance:
         rows: list[tuple[int, int]] = []
         blocks = []
         for index, passage in enumerate(passages):
-            # As many as ``sentences`` reads, without reading their words: most pairs never need them.
+            # As many rows as the passage has sentences with vectors; their words are read only if needed.
             count = min(len(passage.sentences) or 1, len(passage.sentence_embeddings))
             rows += [(index, s) for s in range(count)]
             blocks.append(passage.sentence_embeddings[:count])

@@ -170,20 +170,12 @@ class _Pool:
 
     def __init__(self, ranked: list[_Candidate]) -> None:
         self.ranked = ranked
-        self._ranks: list[tuple[int, int]] | None = None
         self._passages = np.stack([c.passage.embedding for c in ranked])
         counts = np.array([len(c.passage.sentence_embeddings) for c in ranked])
         self._sentences = np.vstack([c.passage.sentence_embeddings for c in ranked])
         self._bounds = np.concatenate([[0], np.cumsum(counts)])
         self._nonempty = counts > 0
         self._answering_cosines: dict[tuple[int, int], np.ndarray] = {}
-
-    @property
-    def ranks(self) -> list[tuple[int, int]]:
-        """Each candidate's ``attribution_rank`` (worked out when first asked)."""
-        if self._ranks is None:
-            self._ranks = [attribution_rank(c.passage.document) for c in self.ranked]
-        return self._ranks
 
     def _answering(self, anchor: _Candidate) -> np.ndarray:
         """Every candidate sentence's cosine with the anchor's answering sentence (one product per anchor)."""
@@ -456,13 +448,15 @@ class Searcher:
         better: dict[str, DocumentInfo] = {}
         story_cut = self.provenance.story_cut
         skip: dict[str, bool] = {}  # per article: not better attributed, or known not to be a copy
-        for cand, their_rank, theirs in zip(pool.ranked, pool.ranks, pool.cosines(anchor), strict=True):
+        for cand, theirs in zip(pool.ranked, pool.cosines(anchor), strict=True):
             other = cand.passage.document
             if other.id in better:
                 continue
             if other.id not in skip:
                 # Known not to be a copy: whether its passages say the fact cannot matter.
-                skip[other.id] = their_rank <= rank or self.provenance.known_story(doc.id, other.id) is False
+                skip[other.id] = (
+                    attribution_rank(other) <= rank or self.provenance.known_story(doc.id, other.id) is False
+                )
             if skip[other.id]:
                 continue
             if self.provenance.reaches(anchor.passage, anchor.best_sentence, cand.passage, story_cut, cosines=theirs):
